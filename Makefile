@@ -1,0 +1,106 @@
+# gradviz — one flat Makefile. `make run` and `make test` install what is missing first
+# (tests/setup.sh), so they work on a fresh Debian 12 machine.
+#
+#   make            build build/gradviz
+#   make run        render $(MODEL) (default examples/neuron.grad) into out/<stem>/
+#   make test       every test; last line "N passed, N failed". SAN=1: under ASan + UBSan
+#   make bench      performance figures (never timed in tests)
+#   make golden     rewrite the golden files in tests/golden/ (review the diff!)
+
+MODEL ?= examples/neuron.grad
+SAN ?= 0
+
+PKGS := libgvc libcgraph libxdot libcjson
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC ?= cc
+WARN := -std=c11 -Wall -Wextra -Wshadow -pedantic -Werror -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(SAN),1)
+BUILD := build/san
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else
+BUILD := build/rel
+OPT := -O2 -g
+endif
+CFLAGS_ALL = $(WARN) $(OPT) $(PKG_CFLAGS) -Isrc -Ibuild/gen $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lhpdf -lm $(LDLIBS)
+LDFLAGS_ALL = $(OPT) $(LDFLAGS)
+
+# Library sources in pipeline order: base -> lex -> parse/graph/ops -> ad -> shared drawing
+# helpers -> emitters. main.c is the program.
+LIB_SRC := \
+	src/base.c \
+	src/ops.c \
+	src/graph.c \
+	src/lex.c \
+	src/parse.c \
+	src/ad.c \
+	src/gen.c \
+	src/fmt.c \
+	src/outfile.c \
+	src/frames.c \
+	src/tracejson.c \
+	src/dotgraph.c \
+	src/emit.c \
+	src/emit_dot.c \
+	src/emit_svg.c \
+	src/emit_json.c
+MAIN_SRC := src/main.c
+
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(MAIN_SRC:src/%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libgradviz.a
+BIN := $(BUILD)/gradviz
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all build run test deps unit bench golden clean fuzz stress
+all: build
+build: $(BIN) build/gradviz
+
+# build/gradviz always points at the last build (release or sanitizer)
+build/gradviz: $(BIN)
+	@ln -sfn $(patsubst build/%,%,$(BIN)) build/gradviz
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(MAIN_OBJ) $(LIB) $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes $(shell pkg-config --cflags cmocka 2>/dev/null) $(LDFLAGS_ALL) \
+		-o $@ $< $(LIB) $(LDLIBS_ALL) $(shell pkg-config --libs cmocka 2>/dev/null)
+
+deps:
+	@sh tests/setup.sh
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	./build/gradviz $(MODEL)
+
+unit: $(UNIT_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory build unit
+	@SAN=$(SAN) BUILD=$(BUILD) sh tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@sh tests/bench.sh
+
+golden: build
+	@sh tests/golden.sh update
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(BUILD)/obj/*.d)

@@ -1,0 +1,349 @@
+/* base: arena, growable vectors, source line map, the error type and its compiler-style
+ * rendering, string buffers, edit distance and UTF-8 validation. */
+#include "base.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Arena ---- */
+
+struct ArenaChunk {
+    ArenaChunk *next;
+    size_t used, cap;
+    max_align_t data[]; /* cap bytes follow */
+};
+
+/* 64 KiB chunks amortise malloc; larger requests get a chunk of their own. */
+#define ARENA_CHUNK (64u * 1024u)
+
+void *arena_alloc(Arena *a, size_t size)
+{
+    const size_t align = sizeof(max_align_t);
+    size = (size + align - 1) / align * align;
+    if (size == 0)
+        size = align;
+    ArenaChunk *c = a->head;
+    if (!c || c->cap - c->used < size) {
+        size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+        c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->used = 0;
+        c->cap = cap;
+        /* keep the fuller chunk at the head only if the new one is a one-off big block */
+        if (a->head && size > ARENA_CHUNK) {
+            c->next = a->head->next;
+            a->head->next = c;
+        } else {
+            c->next = a->head;
+            a->head = c;
+        }
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+char *arena_strndup(Arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+void arena_free(Arena *a)
+{
+    ArenaChunk *c = a->head;
+    while (c) {
+        ArenaChunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    a->head = NULL;
+}
+
+bool vec_reserve(void **data, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2 / elem)
+            return false;
+        ncap *= 2;
+    }
+    void *p = realloc(*data, ncap * elem);
+    if (!p)
+        return false;
+    *data = p;
+    *cap = ncap;
+    return true;
+}
+
+/* ---- Source ---- */
+
+bool source_index_lines(Source *src)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < src->len; i++)
+        n += src->text[i] == '\n';
+    free(src->lines);
+    src->lines = malloc(n * sizeof *src->lines);
+    if (!src->lines)
+        return false;
+    uint32_t k = 0;
+    src->lines[k++] = 0;
+    for (size_t i = 0; i < src->len; i++)
+        if (src->text[i] == '\n')
+            src->lines[k++] = (uint32_t)(i + 1);
+    src->nlines = k;
+    return true;
+}
+
+void source_line_col(const Source *src, uint32_t off, uint32_t *line, uint32_t *col)
+{
+    /* binary search: the last line start <= off */
+    uint32_t lo = 0, hi = src->nlines;
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (src->lines[mid] <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *line = lo + 1;
+    *col = off - src->lines[lo] + 1;
+}
+
+void source_free(Source *src)
+{
+    if (!src)
+        return;
+    free(src->text);
+    free(src->lines);
+    src->text = NULL;
+    src->lines = NULL;
+}
+
+/* ---- Errors ---- */
+
+static bool err_vset(Err *err, ErrKind kind, bool has_span, Span span, const char *fmt, va_list ap)
+{
+    if (err->kind != ERR_NONE)
+        return false;
+    err->kind = kind;
+    err->has_span = has_span;
+    err->span = span;
+    err->hint[0] = '\0';
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    return false;
+}
+
+bool err_set(Err *err, ErrKind kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(err, kind, false, (Span){0, 0}, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+bool err_at(Err *err, Span span, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(err, ERR_MODEL, true, span, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+void err_hint(Err *err, const char *fmt, ...)
+{
+    if (err->kind == ERR_NONE || err->hint[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->hint, sizeof err->hint, fmt, ap);
+    va_end(ap);
+}
+
+/* Writes the source line holding `off` with tabs kept (so the caret lines up in a terminal)
+ * and a caret underline of `len` bytes, clipped to the line. Non-printable bytes are shown
+ * as '?' so a hostile file cannot send terminal escapes. */
+static void write_snippet(FILE *out, const Source *src, Span span)
+{
+    uint32_t line, col;
+    source_line_col(src, span.off, &line, &col);
+    size_t start = src->lines[line - 1];
+    size_t end = start;
+    while (end < src->len && src->text[end] != '\n' && src->text[end] != '\r')
+        end++;
+    /* very long lines: show at most 160 bytes around the column */
+    size_t from = start, to = end;
+    if (to - from > 160) {
+        size_t c = start + col - 1;
+        from = c > start + 60 ? c - 60 : start;
+        to = from + 160 < end ? from + 160 : end;
+    }
+    fputs("    ", out);
+    for (size_t i = from; i < to; i++) {
+        unsigned char ch = (unsigned char)src->text[i];
+        fputc(ch == '\t' || ch >= 0x80 || (ch >= 0x20 && ch != 0x7f) ? ch : '?', out);
+    }
+    fputs("\n    ", out);
+    size_t caret = start + col - 1;
+    for (size_t i = from; i < caret && i < to; i++) {
+        unsigned char ch = (unsigned char)src->text[i];
+        if (ch == '\t')
+            fputc('\t', out);
+        else if ((ch & 0xC0) != 0x80) /* one column per UTF-8 character */
+            fputc(' ', out);
+    }
+    fputc('^', out);
+    size_t n = span.len;
+    for (size_t i = caret + 1; i < caret + n && i < to; i++)
+        if (((unsigned char)src->text[i] & 0xC0) != 0x80)
+            fputc('~', out);
+    fputc('\n', out);
+}
+
+void diag_write(FILE *out, const Source *src, const char *severity, bool has_span, Span span,
+                const char *msg, const char *hint)
+{
+    if (has_span && src && src->lines) {
+        uint32_t line, col;
+        source_line_col(src, span.off, &line, &col);
+        fprintf(out, "%s:%u:%u: %s: %s\n", src->path, line, col, severity, msg);
+        write_snippet(out, src, span);
+    } else if (src && src->path) {
+        fprintf(out, "%s: %s: %s\n", src->path, severity, msg);
+    } else {
+        fprintf(out, "gradviz: %s: %s\n", severity, msg);
+    }
+    if (hint && hint[0])
+        fprintf(out, "note: %s\n", hint);
+}
+
+void err_write(FILE *out, const Source *src, const Err *err)
+{
+    /* only model errors are about the file; usage and I/O errors are the tool's */
+    diag_write(out, err->kind == ERR_MODEL ? src : NULL, "error", err->has_span, err->span, err->msg, err->hint);
+}
+
+/* ---- Buf ---- */
+
+void buf_append(Buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (!vec_reserve((void **)&b->data, &b->cap, b->len + n + 1, 1)) {
+        b->oom = true;
+        return;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void buf_puts(Buf *b, const char *s) { buf_append(b, s, strlen(s)); }
+
+void buf_printf(Buf *b, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        buf_append(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->oom = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    buf_append(b, big, (size_t)n);
+    free(big);
+}
+
+void buf_free(Buf *b)
+{
+    free(b->data);
+    *b = (Buf){0};
+}
+
+/* ---- Strings ---- */
+
+size_t edit_distance(const char *a, size_t alen, const char *b, size_t blen, size_t cap)
+{
+    if (alen > 64 || blen > 64)
+        return cap + 1;
+    size_t diff = alen > blen ? alen - blen : blen - alen;
+    if (diff > cap)
+        return cap + 1;
+    size_t prev[65], cur[65];
+    for (size_t j = 0; j <= blen; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= alen; i++) {
+        cur[0] = i;
+        size_t rowmin = cur[0];
+        for (size_t j = 1; j <= blen; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            if (cur[j] < rowmin)
+                rowmin = cur[j];
+        }
+        if (rowmin > cap)
+            return cap + 1;
+        memcpy(prev, cur, (blen + 1) * sizeof *prev);
+    }
+    return prev[blen];
+}
+
+size_t utf8_valid_prefix(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            k = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 3;
+            cp = c & 0x07;
+        } else {
+            return i;
+        }
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n || (s[i + j] & 0xC0) != 0x80)
+                return i;
+            cp = cp << 6 | (s[i + j] & 0x3F);
+        }
+        /* overlong, surrogate or beyond U+10FFFF */
+        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += k + 1;
+    }
+    return n;
+}

@@ -1,0 +1,591 @@
+/* main: the command line. The only file that sees every module and the only one that prints:
+ * it reads the model, parses it, applies --set, runs the passes, reports warnings, runs the
+ * emitters into staged files and commits them all at once. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+#include <graphviz/graphviz_version.h>
+
+#include "ad.h"
+#include "emit.h"
+#include "fmt.h"
+#include "gen.h"
+#include "lex.h"
+#include "parse.h"
+
+#define GRADVIZ_VERSION "0.1.0"
+/* warnings about non-finite numbers printed before summarising the rest */
+#define MAX_WARNINGS 20
+
+typedef struct SetOpt {
+    const char *name;
+    double value;
+} SetOpt;
+
+typedef struct Opts {
+    const char *model;
+    const char *out_dir;
+    const char *formats;   /* NULL: the default list */
+    bool steps, check, quiet, verbose;
+    SetOpt *sets; size_t nsets, sets_cap;
+    int precision;
+    bool rankdir_tb;
+    const char *paper;
+    const char *template_dir;
+} Opts;
+
+static const char USAGE[] =
+    "Usage: gradviz [options] MODEL.grad\n"
+    "       gradviz gen mlp SIZES [--act tanh|relu|sigmoid] [--seed N]\n"
+    "       gradviz gen chain N [--act tanh|relu|sigmoid] [--seed N]\n"
+    "\n"
+    "Builds the computational graph of MODEL.grad, runs the forward and backward passes and\n"
+    "writes the annotated graph (values, local derivatives, gradients) in several formats.\n"
+    "\n"
+    "Options:\n"
+    "  -o, --out DIR         output directory (default: out/<model file stem>/)\n"
+    "  -f, --format LIST     comma list of dot,svg,png,pdf,json,html (default: %s)\n"
+    "      --steps           also write one frame per backward step (DOT/SVG files)\n"
+    "      --check           numeric gradient check by central differences; exit 4 if over tolerance\n"
+    "      --set NAME=VALUE  override a leaf's value (repeatable)\n"
+    "      --precision N     significant digits in labels, 1-17 (default 4)\n"
+    "      --rankdir LR|TB   graph direction (default LR)\n"
+    "      --paper a4|letter PDF paper size (default a4)\n"
+    "      --template DIR    HTML report templates (default: built in)\n"
+    "  -q, --quiet           print errors only\n"
+    "  -v, --verbose         print what is written and the gradient check table\n"
+    "  -h, --help            show this help\n"
+    "      --version         show the version\n"
+    "\n"
+    "Exit status: 0 success, 1 model error, 2 usage error, 3 I/O error, 4 gradient check failed.\n";
+
+/* The default format list: every format whose emitter exists. */
+static void default_formats(char *out, size_t cap)
+{
+    static const char *const order[] = {"dot", "pdf", "json", "html"};
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        const Emitter *em = emit_find(order[i], strlen(order[i]));
+        if (em && em->write) {
+            if (out[0])
+                strncat(out, ",", cap - strlen(out) - 1);
+            strncat(out, order[i], cap - strlen(out) - 1);
+        }
+    }
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("gradviz: error: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nTry 'gradviz --help' for more information.\n", stderr);
+    return ERR_USAGE;
+}
+
+/* Parses a whole string as a number (strtod syntax, so also inf and nan). */
+static bool parse_double(const char *s, double *v)
+{
+    if (!*s)
+        return false;
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    return *end == '\0';
+}
+
+static bool parse_uint(const char *s, unsigned long long max, unsigned long long *v)
+{
+    if (!*s || *s == '-' || *s == '+')
+        return false;
+    char *end;
+    errno = 0;
+    *v = strtoull(s, &end, 10);
+    return *end == '\0' && errno == 0 && *v <= max;
+}
+
+/* ---- gen ---- */
+
+static int run_gen(int argc, char **argv)
+{
+    if (argc < 3)
+        return usage_error("%s", "gen needs a kind: 'gen mlp SIZES' or 'gen chain N'");
+    const char *kind = argv[1];
+    if (strcmp(kind, "mlp") != 0 && strcmp(kind, "chain") != 0)
+        return usage_error("unknown generator '%s' (expected mlp or chain)", kind);
+    const char *shape = NULL;
+    GenAct act = strcmp(kind, "mlp") == 0 ? GEN_TANH : GEN_SIGMOID;
+    unsigned long long seed = 1;
+    static const struct option longopts[] = {
+        {"act", required_argument, NULL, 'a'},
+        {"seed", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 2;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'a':
+            if (!gen_parse_act(optarg, &act))
+                return usage_error("unknown activation '%s' (expected tanh, relu or sigmoid)", optarg);
+            break;
+        case 's':
+            if (!parse_uint(optarg, UINT64_MAX, &seed))
+                return usage_error("--seed needs a non-negative integer, got '%s'", optarg);
+            break;
+        case 'h':
+            printf(USAGE, "dot,json");
+            return 0;
+        default:
+            return ERR_USAGE;
+        }
+    }
+    if (optind != argc - 1)
+        return usage_error("%s", optind < argc ? "gen takes one shape argument" : "gen needs a shape argument");
+    shape = argv[optind];
+    /* A closed pipe (gen ... | head) is a normal end, not an error: see EPIPE below. */
+    signal(SIGPIPE, SIG_IGN);
+    bool ok;
+    if (strcmp(kind, "chain") == 0) {
+        unsigned long long n;
+        if (!parse_uint(shape, 10000000, &n) || n == 0)
+            return usage_error("gen chain needs a layer count from 1 to 10000000, got '%s'", shape);
+        ok = gen_chain(stdout, (uint32_t)n, act, seed);
+    } else {
+        uint32_t sizes[64];
+        size_t n = 0;
+        const char *p = shape;
+        for (;;) {
+            char *end;
+            errno = 0;
+            unsigned long v = strtoul(p, &end, 10);
+            if (end == p || *p == '-' || *p == '+' || errno || v == 0 || v > 1000000 || n == 64 ||
+                (*end != ',' && *end != '\0'))
+                return usage_error("gen mlp needs layer sizes like 2,3,1 (each 1 to 1000000, at most 64 layers), got '%s'",
+                                   shape);
+            sizes[n++] = (uint32_t)v;
+            if (*end == '\0')
+                break;
+            p = end + 1;
+        }
+        if (n < 2)
+            return usage_error("gen mlp needs at least two sizes (inputs and outputs), got '%s'", shape);
+        if (gen_mlp_nodes(sizes, n) > GRAPH_MAX_NODES)
+            return usage_error("gen mlp %s would have more nodes than a model may hold", shape);
+        ok = gen_mlp(stdout, sizes, n, act, seed);
+    }
+    ok = fflush(stdout) == 0 && ok;
+    if (!ok) {
+        if (errno == EPIPE)
+            return 0;
+        fprintf(stderr, "gradviz: error: writing the model failed: %s\n", strerror(errno));
+        return ERR_IO;
+    }
+    return 0;
+}
+
+/* ---- reading the model ---- */
+
+static bool read_model(const char *path, Source *src, Err *err)
+{
+    src->path = path;
+    bool is_stdin = strcmp(path, "-") == 0;
+    if (is_stdin)
+        src->path = "<stdin>";
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (!f)
+        return err_set(err, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (!is_stdin)
+            fclose(f);
+        return err_set(err, ERR_IO, "cannot read '%s': it is a directory", path);
+    }
+    size_t cap = 0, len = 0;
+    char *text = NULL;
+    for (;;) {
+        if (!vec_reserve((void **)&text, &cap, len + 65536 + 1, 1)) {
+            free(text);
+            if (!is_stdin)
+                fclose(f);
+            return err_set(err, ERR_IO, "out of memory reading '%s'", path);
+        }
+        size_t n = fread(text + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0 || len > LEX_MAX_FILE)
+            break;
+    }
+    bool bad = ferror(f);
+    int e = errno;
+    if (!is_stdin)
+        fclose(f);
+    if (bad) {
+        free(text);
+        return err_set(err, ERR_IO, "cannot read '%s': %s", path, strerror(e));
+    }
+    text[len] = '\0';
+    src->text = text;
+    src->len = len;
+    if (!source_index_lines(src))
+        return err_set(err, ERR_IO, "out of memory");
+    return true;
+}
+
+/* The output stem: the model's file name without directories and without ".grad", with
+ * anything outside [A-Za-z0-9_.-] replaced so the outputs stay inside the output directory. */
+static char *model_stem(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        path = "stdin";
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 5 && strcmp(base + n - 5, ".grad") == 0)
+        n -= 5;
+    if (n > 200)
+        n = 200;
+    char *s = malloc(n + 2);
+    if (!s)
+        return NULL;
+    size_t o = 0;
+    if (n == 0 || base[0] == '.')
+        s[o++] = '_';
+    for (size_t i = 0; i < n; i++) {
+        char c = base[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                  c == '-' || c == '.';
+        s[o++] = ok ? c : '_';
+    }
+    s[o] = '\0';
+    return s;
+}
+
+/* ---- warnings ---- */
+
+/* Reports where non-finite numbers start: a node whose value is non-finite while its operands
+ * are finite, and a node whose gradient is non-finite while its consumers' are finite. */
+static void warn_nonfinite(const Trace *t, const Source *src, int precision)
+{
+    const Graph *g = t->g;
+    uint32_t shown = 0, more = 0;
+    for (uint32_t i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        bool origin_v = !isfinite(t->value[i]), origin_g = false;
+        for (int k = 0; origin_v && k < n->nedges; k++)
+            origin_v = isfinite(t->value[g->edges[n->in_first + k].from]);
+        if (n->kind != NODE_CONST && !isfinite(t->grad[i]) && isfinite(t->value[i])) {
+            origin_g = true;
+            for (uint32_t k = g->out_first[i]; k < g->out_first[i + 1]; k++) {
+                uint32_t to = g->edges[g->out_edges[k]].to;
+                if (t->reach[to] && !isfinite(t->grad[to]))
+                    origin_g = false;
+            }
+        }
+        if (!origin_v && !origin_g)
+            continue;
+        if (shown >= MAX_WARNINGS) {
+            more++;
+            continue;
+        }
+        shown++;
+        Buf nm = {0}, msg = {0};
+        fmt_node_name(&nm, g, i, precision);
+        char num[FMT_NUM_MAX];
+        if (origin_v)
+            buf_printf(&msg, "node '%s' has a non-finite value (%s)", nm.data, fmt_num_ascii(num, t->value[i], 17));
+        else
+            buf_printf(&msg, "the gradient of node '%s' is non-finite (%s)", nm.data,
+                       fmt_num_ascii(num, t->grad[i], 17));
+        diag_write(stderr, src, "warning", true, n->span, msg.data, NULL);
+        buf_free(&nm);
+        buf_free(&msg);
+    }
+    if (more)
+        fprintf(stderr, "%s: warning: %u more nodes with non-finite numbers\n", src->path, more);
+}
+
+/* ---- the main run ---- */
+
+static bool apply_sets(Graph *g, const Opts *o, Err *err)
+{
+    for (size_t i = 0; i < o->nsets; i++) {
+        uint32_t id = graph_lookup(g, o->sets[i].name, strlen(o->sets[i].name));
+        if (id == UINT32_MAX)
+            return err_set(err, ERR_USAGE, "--set: the model has no leaf named '%s'", o->sets[i].name);
+        if (g->nodes[id].kind == NODE_OP)
+            return err_set(err, ERR_USAGE, "--set: '%s' is computed, not a leaf (input, param or const)",
+                           o->sets[i].name);
+        g->nodes[id].init = o->sets[i].value;
+    }
+    return true;
+}
+
+static void print_check(const Trace *t, bool verbose)
+{
+    const Check *c = t->check;
+    if (verbose) {
+        printf("%-16s %14s %14s %10s %10s\n", "leaf", "analytic", "numeric", "abs err", "rel err");
+        for (uint32_t i = 0; i < c->nentries; i++) {
+            const CheckEntry *e = &c->entries[i];
+            printf("%-16s %14.6g %14.6g %10.2e %10.2e %s\n", t->g->nodes[e->node].name, e->analytic, e->numeric,
+                   e->abs_error, e->rel_error, e->passed ? "ok" : "FAIL");
+        }
+    }
+    printf("gradient check: %u leaves, max relative error %.3g, max absolute error %.3g: %s\n", c->nentries,
+           c->max_rel_error, c->max_abs_error, c->passed ? "passed" : "FAILED");
+}
+
+/* Refuses to let an output replace the model file itself. */
+static bool check_not_model(const OutSet *set, const char *model, Err *err)
+{
+    struct stat ms, os;
+    if (strcmp(model, "-") == 0 || stat(model, &ms) != 0)
+        return true;
+    for (size_t i = 0; i < set->n; i++)
+        if (stat(set->files[i].path, &os) == 0 && os.st_dev == ms.st_dev && os.st_ino == ms.st_ino)
+            return err_set(err, ERR_USAGE, "refusing to overwrite the model file '%s' with an output", model);
+    return true;
+}
+
+static int run_model(const Opts *o)
+{
+    Err err = {0};
+    Source src = {0};
+    Graph *g = NULL;
+    Trace *t = NULL;
+    OutSet out = {0};
+    char *stem = NULL, *dir = NULL;
+    char deflist[64];
+    const Emitter *chosen[16];
+    bool explicit_fmt[16];
+    size_t nchosen = 0;
+    int rc = 0;
+
+    /* formats first: a usage error should not wait for a big model to parse */
+    default_formats(deflist, sizeof deflist);
+    const char *list = o->formats ? o->formats : deflist;
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const Emitter *em = emit_find(p, len);
+        if (!em) {
+            err_set(&err, ERR_USAGE, "unknown format '%.*s' (expected dot, svg, png, pdf, json or html)", (int)len, p);
+            goto done;
+        }
+        if (!em->write) {
+            err_set(&err, ERR_USAGE, "the %s format is not available in this version of gradviz", em->name);
+            goto done;
+        }
+        bool dup = false;
+        for (size_t i = 0; i < nchosen; i++)
+            dup = dup || chosen[i] == em;
+        if (!dup && nchosen < 16) {
+            explicit_fmt[nchosen] = o->formats != NULL;
+            chosen[nchosen++] = em;
+        }
+        p += len + (comma ? 1 : 0);
+    }
+    if (nchosen == 0) {
+        err_set(&err, ERR_USAGE, "no output format given");
+        goto done;
+    }
+
+    if (!read_model(o->model, &src, &err))
+        goto done;
+    g = parse_model(&src, &err);
+    if (!g || !apply_sets(g, o, &err))
+        goto done;
+    t = ad_run(g, &src, &err);
+    if (!t)
+        goto done;
+    if (t->nonfinite && !o->quiet)
+        warn_nonfinite(t, &src, o->precision);
+    if (o->check && !ad_check(t, 0, &err))
+        goto done;
+
+    stem = model_stem(o->model);
+    if (!stem) {
+        err_set(&err, ERR_IO, "out of memory");
+        goto done;
+    }
+    if (o->out_dir) {
+        dir = strdup(o->out_dir);
+    } else {
+        dir = malloc(strlen(stem) + 5);
+        if (dir)
+            sprintf(dir, "out/%s", stem);
+    }
+    if (!dir) {
+        err_set(&err, ERR_IO, "out of memory");
+        goto done;
+    }
+    if (o->steps && t->nbwd > 2000) {
+        err_set(&err, ERR_USAGE, "--steps would write %u frames; it is meant for models of up to 2000 steps", t->nbwd);
+        goto done;
+    }
+    EmitOpts eo = {.precision = o->precision, .rankdir_tb = o->rankdir_tb, .steps = o->steps, .paper = o->paper,
+                   .template_dir = o->template_dir, .model_path = strcmp(o->model, "-") == 0 ? "<stdin>" : o->model,
+                   .stem = stem, .verbose = o->verbose};
+    if (!outfile_mkdirs(dir, &err))
+        goto done;
+    for (size_t i = 0; i < nchosen; i++) {
+        const Emitter *em = chosen[i];
+        if (em->needs_layout && g->nnodes > EMIT_LAYOUT_MAX_NODES) {
+            if (explicit_fmt[i]) {
+                err_set(&err, ERR_USAGE,
+                        "the %s format needs a Graphviz layout, which is limited to %u nodes; this model has %u "
+                        "(dot and json work at any size)",
+                        em->name, EMIT_LAYOUT_MAX_NODES, g->nnodes);
+                goto done;
+            }
+            if (!o->quiet)
+                fprintf(stderr, "gradviz: note: skipping %s: the model has %u nodes, more than the %u a layout accepts\n",
+                        em->name, g->nnodes, EMIT_LAYOUT_MAX_NODES);
+            continue;
+        }
+        if (!em->write(t, &eo, &out, dir, &err))
+            goto done;
+    }
+    if (!check_not_model(&out, o->model, &err) || !outfile_commit(&out, &err))
+        goto done;
+    if (o->verbose)
+        for (size_t i = 0; i < out.n; i++)
+            fprintf(stderr, "wrote %s\n", out.files[i].path);
+    else if (!o->quiet)
+        fprintf(stderr, "gradviz: wrote %zu file%s to %s/\n", out.n, out.n == 1 ? "" : "s", dir);
+    if (t->check) {
+        if (!o->quiet || !t->check->passed)
+            print_check(t, o->verbose || !t->check->passed);
+        if (!t->check->passed)
+            rc = ERR_CHECK;
+    }
+done:
+    outfile_discard(&out);
+    if (!err_ok(&err)) {
+        err_write(stderr, &src, &err);
+        if (err.kind == ERR_USAGE)
+            fputs("Try 'gradviz --help' for more information.\n", stderr);
+        rc = err.kind;
+    }
+    trace_free(t);
+    graph_free(g);
+    source_free(&src);
+    free(stem);
+    free(dir);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "gen") == 0)
+        return run_gen(argc - 1, argv + 1);
+
+    Opts o = {.precision = 4, .paper = "a4"};
+    enum { OPT_STEPS = 256, OPT_CHECK, OPT_SET, OPT_PRECISION, OPT_RANKDIR, OPT_VERSION, OPT_PAPER, OPT_TEMPLATE };
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'},
+        {"steps", no_argument, NULL, OPT_STEPS},
+        {"check", no_argument, NULL, OPT_CHECK},
+        {"set", required_argument, NULL, OPT_SET},
+        {"precision", required_argument, NULL, OPT_PRECISION},
+        {"rankdir", required_argument, NULL, OPT_RANKDIR},
+        {"paper", required_argument, NULL, OPT_PAPER},
+        {"template", required_argument, NULL, OPT_TEMPLATE},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    int c, rc = 0;
+    opterr = 0; /* we print our own messages */
+    while ((c = getopt_long(argc, argv, ":o:f:qvh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o.out_dir = optarg; break;
+        case 'f': o.formats = optarg; break;
+        case OPT_STEPS: o.steps = true; break;
+        case OPT_CHECK: o.check = true; break;
+        case OPT_SET: {
+            const char *eq = strchr(optarg, '=');
+            double v;
+            if (!eq || eq == optarg || !parse_double(eq + 1, &v)) {
+                rc = usage_error("--set needs NAME=VALUE with a number, got '%s'", optarg);
+                goto out;
+            }
+            if (!vec_reserve((void **)&o.sets, &o.sets_cap, o.nsets + 1, sizeof *o.sets)) {
+                fputs("gradviz: error: out of memory\n", stderr);
+                rc = ERR_IO;
+                goto out;
+            }
+            optarg[eq - optarg] = '\0'; /* NAME ends at '=' */
+            o.sets[o.nsets++] = (SetOpt){optarg, v};
+            break;
+        }
+        case OPT_PRECISION: {
+            unsigned long long p;
+            if (!parse_uint(optarg, 17, &p) || p < 1) {
+                rc = usage_error("--precision needs a number of digits from 1 to 17, got '%s'", optarg);
+                goto out;
+            }
+            o.precision = (int)p;
+            break;
+        }
+        case OPT_RANKDIR:
+            if (strcmp(optarg, "LR") != 0 && strcmp(optarg, "TB") != 0) {
+                rc = usage_error("--rankdir needs LR or TB, got '%s'", optarg);
+                goto out;
+            }
+            o.rankdir_tb = optarg[0] == 'T';
+            break;
+        case OPT_PAPER:
+            if (strcmp(optarg, "a4") != 0 && strcmp(optarg, "letter") != 0) {
+                rc = usage_error("--paper needs a4 or letter, got '%s'", optarg);
+                goto out;
+            }
+            o.paper = optarg;
+            break;
+        case OPT_TEMPLATE: o.template_dir = optarg; break;
+        case 'q': o.quiet = true; break;
+        case 'v': o.verbose = true; break;
+        case 'h': {
+            char deflist[64];
+            default_formats(deflist, sizeof deflist);
+            printf(USAGE, deflist);
+            goto out;
+        }
+        case OPT_VERSION:
+            printf("gradviz %s (Graphviz %s, cJSON %s)\n", GRADVIZ_VERSION, PACKAGE_VERSION, cJSON_Version());
+            goto out;
+        case ':':
+            rc = usage_error("option '%s' needs a value", argv[optind - 1]);
+            goto out;
+        default:
+            rc = usage_error("unknown option '%s'", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind >= argc) {
+        rc = usage_error("%s", "no model file given");
+        goto out;
+    }
+    if (optind < argc - 1) {
+        rc = usage_error("more than one model file given ('%s')", argv[optind + 1]);
+        goto out;
+    }
+    if (o.quiet && o.verbose)
+        o.verbose = false;
+    o.model = argv[optind];
+    rc = run_model(&o);
+out:
+    free(o.sets);
+    return rc;
+}

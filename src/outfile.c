@@ -1,0 +1,152 @@
+/* outfile: staged atomic writes. Temporaries are created with mkstemp next to their target
+ * (rename is only atomic within one file system) and chmod'ed to 0666 & ~umask, the mode
+ * fopen would have given. */
+#define _POSIX_C_SOURCE 200809L
+#include "outfile.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static mode_t file_mode(void)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    return 0666 & ~mask;
+}
+
+bool outfile_mkdirs(const char *dir, Err *err)
+{
+    size_t n = strlen(dir);
+    char *p = malloc(n + 1);
+    if (!p)
+        return err_set(err, ERR_IO, "out of memory");
+    memcpy(p, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        char c = p[i];
+        p[i] = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            err_set(err, ERR_IO, "cannot create directory '%s': %s", p, strerror(errno));
+            free(p);
+            return false;
+        }
+        p[i] = c;
+    }
+    struct stat st;
+    bool ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!ok)
+        err_set(err, ERR_IO, "'%s' is not a directory", dir);
+    free(p);
+    return ok;
+}
+
+FILE *outfile_open(OutSet *set, const char *path, Err *err)
+{
+    if (!vec_reserve((void **)&set->files, &set->cap, set->n + 1, sizeof *set->files)) {
+        err_set(err, ERR_IO, "out of memory");
+        return NULL;
+    }
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16), *final = malloc(n + 1);
+    if (!tmp || !final) {
+        free(tmp);
+        free(final);
+        err_set(err, ERR_IO, "out of memory");
+        return NULL;
+    }
+    memcpy(final, path, n + 1);
+    /* hidden temporary in the same directory: ".name.XXXXXX" */
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    snprintf(tmp, n + 16, "%.*s.%s.XXXXXX", (int)dirlen, path, path + dirlen);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        err_set(err, ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        free(tmp);
+        free(final);
+        return NULL;
+    }
+    if (fchmod(fd, file_mode()) != 0) { /* mkstemp creates 0600 */
+        err_set(err, ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        free(final);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        err_set(err, ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        free(final);
+        return NULL;
+    }
+    set->files[set->n++] = (OutFile){tmp, final};
+    return f;
+}
+
+bool outfile_close(FILE *f, const char *path, Err *err)
+{
+    bool ok = !ferror(f);
+    ok = fflush(f) == 0 && ok;
+    int e = errno;
+    ok = fclose(f) == 0 && ok;
+    if (!ok)
+        return err_set(err, ERR_IO, "cannot write '%s': %s", path, strerror(e ? e : errno));
+    return true;
+}
+
+bool outfile_write_all(OutSet *set, const char *path, const void *data, size_t len, Err *err)
+{
+    FILE *f = outfile_open(set, path, err);
+    if (!f)
+        return false;
+    if (len)
+        fwrite(data, 1, len, f);
+    return outfile_close(f, path, err);
+}
+
+bool outfile_commit(OutSet *set, Err *err)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        OutFile *o = &set->files[i];
+        if (rename(o->tmp, o->path) != 0) {
+            err_set(err, ERR_IO, "cannot write '%s': %s", o->path, strerror(errno));
+            return false;
+        }
+        free(o->tmp);
+        o->tmp = NULL;
+    }
+    return true;
+}
+
+void outfile_discard(OutSet *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        if (set->files[i].tmp)
+            unlink(set->files[i].tmp);
+        free(set->files[i].tmp);
+        free(set->files[i].path);
+    }
+    free(set->files);
+    *set = (OutSet){0};
+}
+
+char *outfile_path(const char *dir, const char *stem, const char *suffix, const char *ext)
+{
+    size_t n = strlen(dir) + strlen(stem) + (suffix ? strlen(suffix) + 1 : 0) + strlen(ext) + 4;
+    char *p = malloc(n);
+    if (!p)
+        return NULL;
+    if (suffix)
+        snprintf(p, n, "%s/%s-%s.%s", dir, stem, suffix, ext);
+    else
+        snprintf(p, n, "%s/%s.%s", dir, stem, ext);
+    return p;
+}

@@ -1,0 +1,66 @@
+#!/bin/sh
+# Runs every test and ends with one line "N passed, N failed".
+#   unit: each cmocka binary in $BUILD/tests/ (its "[  PASSED  ] N" / "[  FAILED  ] N" lines)
+#   e2e:  each tests/e2e/test_*.py (lines "ok - ..." / "not ok - ..."), run against the real
+#         binary $BUILD/gradviz, so SAN=1 runs the end-to-end suite under ASan + UBSan too.
+# Set TESTS=pattern to run only the files whose name contains pattern.
+BUILD=${BUILD:-build/rel}
+export GRADVIZ="$PWD/$BUILD/gradviz"
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+passed=0
+failed=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+count() { # $1 = file with output; prints "p f"
+    p=$(grep -c '^ok ' "$1")
+    f=$(grep -c '^not ok ' "$1")
+    echo "$p $f"
+}
+
+for t in "$BUILD"/tests/test_*; do
+    [ -x "$t" ] || continue
+    case "$t" in *"${TESTS:-}"*) ;; *) continue ;; esac
+    name=$(basename "$t")
+    "$t" >"$log/out" 2>&1
+    rc=$?
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$log/out" | tail -1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$log/out" | tail -1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi # crashed before its summary
+    if [ "$f" -ne 0 ]; then
+        echo "FAIL unit $name"
+        grep -E 'FAILED|ERROR|error|Assert|runtime error|Sanitizer' "$log/out" | head -20 | sed 's/^/    /'
+    else
+        echo "pass unit $name ($p)"
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+done
+
+for t in tests/e2e/test_*.py; do
+    [ -f "$t" ] || continue
+    case "$t" in *"${TESTS:-}"*) ;; *) continue ;; esac
+    name=$(basename "$t")
+    /usr/bin/python3 "$t" >"$log/out" 2>&1
+    rc=$?
+    set -- $(count "$log/out")
+    p=$1
+    f=$2
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    if [ "$f" -ne 0 ]; then
+        echo "FAIL e2e $name"
+        grep -A6 '^not ok' "$log/out" | head -60 | sed 's/^/    /'
+        [ "$rc" -ne 0 ] && tail -15 "$log/out" | sed 's/^/    /'
+    else
+        echo "pass e2e $name ($p)"
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

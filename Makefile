@@ -36,16 +36,23 @@ LIB_SRC := \
 	src/lex.c \
 	src/parse.c \
 	src/ad.c \
+	src/flow.c \
+	src/flowchart.c \
+	src/flow_cli.c \
+	src/jac.c \
 	src/gen.c \
 	src/fmt.c \
+	src/numfmt.c \
 	src/outfile.c \
 	src/frames.c \
 	src/tracejson.c \
 	src/dotgraph.c \
+	src/pdfdraw.c \
 	src/emit.c \
 	src/emit_dot.c \
 	src/emit_svg.c \
-	src/emit_json.c
+	src/emit_json.c \
+	src/emit_pdf.c
 MAIN_SRC := src/main.c
 
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)

@@ -216,6 +216,9 @@ bool ad_check(Trace *t, double budget, Err *err)
             c->max_abs_error = e->abs_error;
     }
     free(v);
+    if (t->check) /* a second run replaces the first */
+        free(t->check->entries);
+    free(t->check);
     t->check = c;
     return true;
 }

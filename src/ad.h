@@ -54,15 +54,17 @@ Trace *ad_run(const Graph *g, const Source *src, Err *err);
 void ad_forward(const Graph *g, double *value);
 /* Backward pass alone: fills t->grad, local, egrad, accum, bwd from t->value. */
 void ad_backward(Trace *t);
-/* Central-difference check of every input and param; fills t->check. false with err on OOM.
- * `budget` caps leaves × nodes evaluated (0 = default); above it, err is ERR_USAGE. */
+/* Central-difference check of every input and param; fills t->check (replacing an earlier
+ * result). false with err on OOM. `budget` caps leaves × nodes evaluated (0 = default); above
+ * it, err is ERR_USAGE and t->check is left as it was. */
 bool ad_check(Trace *t, double budget, Err *err);
 /* trace_free(NULL) is a no-op. */
 void trace_free(Trace *t);
 
 /* Step at which the gradient of node n is complete: every out-edge to a reachable consumer has
- * delivered its contribution. 0 for the primary; for a node with no reachable consumer,
- * UINT32_MAX (its gradient is 0 and never changes). */
+ * delivered its contribution. 0 for the primary, and 0 for a node from which the primary is not
+ * reachable: its gradient is 0 from the start and never changes (step frames show it as known).
+ * Meaningless for const nodes, which have no gradient. */
 uint32_t trace_grad_ready(const Trace *t, uint32_t n);
 
 #endif

@@ -19,6 +19,9 @@ struct ArenaChunk {
 void *arena_alloc(Arena *a, size_t size)
 {
     const size_t align = sizeof(max_align_t);
+    /* a request this large cannot be met; rounding it up would wrap around to a tiny block */
+    if (size > SIZE_MAX / 2)
+        return NULL;
     size = (size + align - 1) / align * align;
     if (size == 0)
         size = align;
@@ -131,6 +134,14 @@ void source_free(Source *src)
 
 /* ---- Errors ---- */
 
+/* A message cut by its buffer may end inside a UTF-8 character (a long quoted token): drop the
+ * partial character so the terminal and any later consumer get valid text. */
+static void trim_utf8(char *s)
+{
+    size_t n = strlen(s);
+    s[utf8_valid_prefix((const unsigned char *)s, n)] = '\0';
+}
+
 static bool err_vset(Err *err, ErrKind kind, bool has_span, Span span, const char *fmt, va_list ap)
 {
     if (err->kind != ERR_NONE)
@@ -140,6 +151,7 @@ static bool err_vset(Err *err, ErrKind kind, bool has_span, Span span, const cha
     err->span = span;
     err->hint[0] = '\0';
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    trim_utf8(err->msg);
     return false;
 }
 
@@ -169,45 +181,86 @@ void err_hint(Err *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->hint, sizeof err->hint, fmt, ap);
     va_end(ap);
+    trim_utf8(err->hint);
+}
+
+/* Bytes of the display unit at s[i] (i < end): a valid UTF-8 character, or a single byte
+ * that does not start one. *shown is false for units drawn as '?': control bytes, C1
+ * controls (U+0080..U+009F, which some terminals obey as escapes), bidirectional controls
+ * (U+202A..U+202E, U+2066..U+2069, which could reorder what the user sees) and invalid
+ * UTF-8, so a hostile or broken file cannot send anything but text to the terminal. */
+static size_t display_unit(const unsigned char *s, size_t i, size_t end, bool *shown)
+{
+    unsigned char c = s[i];
+    if (c < 0x80) {
+        *shown = c == '\t' || (c >= 0x20 && c != 0x7f);
+        return 1;
+    }
+    size_t k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    if (k > end - i || utf8_valid_prefix(s + i, k) != k) {
+        *shown = false;
+        return 1;
+    }
+    bool c1 = c == 0xC2 && s[i + 1] < 0xA0;
+    bool bidi = c == 0xE2 && ((s[i + 1] == 0x80 && s[i + 2] >= 0xAA && s[i + 2] <= 0xAE) ||
+                              (s[i + 1] == 0x81 && s[i + 2] >= 0xA6 && s[i + 2] <= 0xA9));
+    *shown = !c1 && !bidi;
+    return k;
 }
 
 /* Writes the source line holding `off` with tabs kept (so the caret lines up in a terminal)
- * and a caret underline of `len` bytes, clipped to the line. Non-printable bytes are shown
- * as '?' so a hostile file cannot send terminal escapes. */
+ * and a caret underline of `len` bytes, clipped to the line. One column per display unit
+ * (see display_unit); units that cannot be shown are drawn as '?'. */
 static void write_snippet(FILE *out, const Source *src, Span span)
 {
+    const unsigned char *t = (const unsigned char *)src->text;
     uint32_t line, col;
     source_line_col(src, span.off, &line, &col);
     size_t start = src->lines[line - 1];
     size_t end = start;
-    while (end < src->len && src->text[end] != '\n' && src->text[end] != '\r')
+    while (end < src->len && t[end] != '\n' && t[end] != '\r')
         end++;
-    /* very long lines: show at most 160 bytes around the column */
+    /* a byte order mark opening the file is invisible: not shown and no column (lex skips it) */
+    if (start == 0 && end >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0)
+        start = 3;
+    size_t caret = span.off > start ? span.off : start;
+    /* very long lines: show at most 160 bytes around the column, cut at character starts */
     size_t from = start, to = end;
     if (to - from > 160) {
-        size_t c = start + col - 1;
-        from = c > start + 60 ? c - 60 : start;
+        from = caret > start + 60 ? caret - 60 : start;
         to = from + 160 < end ? from + 160 : end;
+        while (from > start && (t[from] & 0xC0) == 0x80)
+            from--;
+        while (to < end && to > from && (t[to] & 0xC0) == 0x80)
+            to--;
     }
     fputs("    ", out);
-    for (size_t i = from; i < to; i++) {
-        unsigned char ch = (unsigned char)src->text[i];
-        fputc(ch == '\t' || ch >= 0x80 || (ch >= 0x20 && ch != 0x7f) ? ch : '?', out);
+    for (size_t i = from; i < to;) {
+        bool shown;
+        size_t k = display_unit(t, i, to, &shown);
+        if (shown)
+            fwrite(t + i, 1, k, out);
+        else
+            fputc('?', out);
+        i += k;
     }
     fputs("\n    ", out);
-    size_t caret = start + col - 1;
-    for (size_t i = from; i < caret && i < to; i++) {
-        unsigned char ch = (unsigned char)src->text[i];
-        if (ch == '\t')
-            fputc('\t', out);
-        else if ((ch & 0xC0) != 0x80) /* one column per UTF-8 character */
-            fputc(' ', out);
+    size_t i = from;
+    while (i < caret && i < to) {
+        bool shown;
+        fputc(t[i] == '\t' ? '\t' : ' ', out);
+        i += display_unit(t, i, to, &shown);
     }
     fputc('^', out);
-    size_t n = span.len;
-    for (size_t i = caret + 1; i < caret + n && i < to; i++)
-        if (((unsigned char)src->text[i] & 0xC0) != 0x80)
-            fputc('~', out);
+    if (i < to) { /* skip the unit under the caret, then one '~' per unit of the span */
+        bool shown;
+        i += display_unit(t, i, to, &shown);
+    }
+    while (i < caret + span.len && i < to) {
+        bool shown;
+        fputc('~', out);
+        i += display_unit(t, i, to, &shown);
+    }
     fputc('\n', out);
 }
 

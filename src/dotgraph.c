@@ -1,12 +1,23 @@
 /* dotgraph: the annotated drawing, built with cgraph.
  *
- * Look (SPEC §5, after shared/look/fanout-sketch.dot): leaves are rounded boxes with name,
- * value and gradient; op nodes are ellipses with the operator symbol, the name if any, the
- * value (green) and the gradient (red); the primary output has a double border. Each edge
- * label reads, top to bottom, the forward value (green), the local derivative (grey) and the
- * gradient contribution (red). Fan-out nodes get a purple border and their sum over paths.
- * In a --steps frame the active node and its in-edges are highlighted in amber and every
- * gradient not yet computed reads "?". */
+ * Look (SPEC §5, after shared/look/fanout-sketch.dot). Leaves are rounded boxes: a small kind
+ * tag, "name = value", and "∂L/∂name = gradient" beneath (const leaves grey, no gradient). Op
+ * nodes are ellipses: the operator symbol, "name = value" (or just the value), the gradient.
+ * The primary output has a double border. Each edge label reads, top to bottom, the forward
+ * value (green), the local derivative (grey, with its rule when the rule is short: "∂ = y =
+ * −0.5") and, marked with an arrow pointing back, the gradient contribution (red). dot always
+ * puts an edge label wholly on one side of its edge, so "values over, gradients under" becomes
+ * "value first, gradient last, next to the edge"; labels placed elsewhere (xlabel, head and tail
+ * labels) were tried and collide with other edges.
+ *
+ * Fan-out nodes get a purple border and their sum over paths "∂L/∂x = a + b = c". Nodes the
+ * primary output does not depend on are grey; non-finite values get a red dashed border and a
+ * ⚠ line. In a --steps frame the active node and its in-edges are amber, the numbers computed
+ * in the step have an amber background, gradients not yet computed read "?", and the panel
+ * above the graph writes the step's chain-rule products out with numbers.
+ *
+ * Labels are HTML-like; cell ids (see dotgraph.h) let the HTML report rewrite numbers in the
+ * SVG. Every text is DejaVu Sans, the font the PDF embeds. */
 #include "dotgraph.h"
 
 #include <math.h>
@@ -15,26 +26,55 @@
 
 #include "fmt.h"
 
+/* Longest rule (in characters) written on an edge: "∂ = cos(x) = 0.07074". Longer rules, like
+ * σ(z)(1 − σ(z)), would widen every edge label; the --steps panel always shows them. */
+#define EDGE_RULE_MAX 10
+/* Longest expression written for an unnamed node in a formula: "∂L/∂(w1·x1)". Deeper
+ * operands become "…". */
+#define EXPR_MAX 30
+
 typedef struct Ctx {
     const Trace *t;
+    const Graph *g;
     const DotOpts *o;
-    Agraph_t *g;
-    Buf b;       /* scratch for labels */
-    bool final;  /* the finished pass, not a frame */
+    Agraph_t *ag;
+    Buf b;             /* the label being built */
+    bool final;        /* the finished pass, not a frame */
+    uint32_t frame;    /* the step shown, if !final */
+    uint32_t active;   /* the node of that step; UINT32_MAX if final */
+    const char *L;     /* name of the primary output */
+    const char *back;  /* the arrow gradients flow along: against the rank direction */
+    char alias[8];     /* a frame's name for an unnamed active node ("u"), or "" */
 } Ctx;
 
-/* cgraph takes char * everywhere; the one cast lives here. */
+/* ---- cgraph wrappers: cgraph takes char * everywhere; the casts live here. ---- */
+
 static void set(void *obj, const char *key, const char *value)
 {
     agsafeset(obj, (char *)key, (char *)value, "");
 }
 
+/* Sets an HTML-like label. Spaces that open a text run (right after a tag) become no-break
+ * spaces: Graphviz places every run of a line at its own x in SVG, and browsers drop a
+ * <text>'s leading spaces, which would glue "x1" to "= 0.5". */
 static void set_html(Ctx *c, void *obj, const char *key, const char *html)
 {
-    char *s = agstrdup_html(c->g, (char *)html);
+    Buf fixed = {0};
+    const char *p = html;
+    for (const char *q; (q = strstr(p, "> ")) != NULL; p = q) {
+        buf_append(&fixed, p, (size_t)(q - p) + 1);
+        for (q++; *q == ' '; q++)
+            buf_puts(&fixed, "&#160;");
+    }
+    buf_puts(&fixed, p);
+    c->b.oom |= fixed.oom;
+    char *s = agstrdup_html(c->ag, fixed.data ? fixed.data : (char *)"");
     agsafeset(obj, (char *)key, s, "");
-    agstrfree(c->g, s);
+    agstrfree(c->ag, s);
+    buf_free(&fixed);
 }
+
+/* ---- text ---- */
 
 /* Appends s with the characters that mean something in an HTML-like label escaped. */
 static void put_esc(Buf *b, const char *s)
@@ -51,260 +91,832 @@ static void put_esc(Buf *b, const char *s)
     }
 }
 
-static void put_num(Ctx *c, double v)
+static void put_num(Ctx *c, Buf *b, double v)
 {
     char num[FMT_NUM_MAX];
-    buf_puts(&c->b, fmt_num(num, v, c->o->precision));
+    buf_puts(b, fmt_num(num, v, c->o->precision));
 }
 
-/* Opens a table cell with an id ("n5-grad") the HTML report can find in the SVG. */
-static void cell_open(Ctx *c, char kind, uint32_t id, const char *part)
+/* Characters (code points) in a UTF-8 string. */
+static size_t utf8_chars(const char *s)
 {
-    buf_printf(&c->b, "<tr><td id=\"%c%u-%s\"", kind, id, part);
-    if (c->o->cell_anchors)
-        buf_printf(&c->b, " href=\"#%c%u-%s\"", kind, id, part);
-    buf_puts(&c->b, ">");
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
 }
+
+/* A literal operand as written in an expression: negative ones in parentheses. */
+static void put_lit(Ctx *c, Buf *b, double v)
+{
+    if (v < 0)
+        buf_puts(b, "(");
+    put_num(c, b, v);
+    if (v < 0)
+        buf_puts(b, ")");
+}
+
+/* Precedence of node id in a written expression: 1 + −, 2 · /, 3 unary −, 4 ^, 5 an atom (a
+ * name or a function call). A named node is written by its name unless `expand`. */
+static int expr_prec(const Graph *g, uint32_t id, bool expand)
+{
+    const Node *n = &g->nodes[id];
+    if (n->kind != NODE_OP || (n->name && !expand))
+        return 5;
+    switch ((Op)n->op) {
+    case OP_ADD: case OP_SUB: return 1;
+    case OP_MUL: case OP_DIV: return 2;
+    case OP_NEG: return 3;
+    case OP_POW: return 4;
+    default: return 5;
+    }
+}
+
+static void put_expr(Ctx *c, Buf *b, uint32_t id, int depth, bool expand);
+
+/* Operand `slot` of op node n (precedence pp) inside an expression. */
+static void put_operand(Ctx *c, Buf *b, const Node *n, int slot, int depth, int pp, bool infix)
+{
+    if (n->args[slot].is_lit) {
+        put_lit(c, b, graph_lit(c->g, n, slot));
+        return;
+    }
+    uint32_t from = c->g->edges[n->args[slot].ref].from;
+    int cp = expr_prec(c->g, from, false);
+    bool paren = false;
+    if (infix && pp == 3) /* unary minus */
+        paren = cp <= 3;
+    else if (infix)
+        paren = cp < pp || (cp == pp && (slot == 1) != (n->op == OP_POW)) || (cp == 3 && (slot == 1 || pp > 1));
+    if (paren)
+        buf_puts(b, "(");
+    put_expr(c, b, from, depth, false);
+    if (paren)
+        buf_puts(b, ")");
+}
+
+/* Writes node id as an expression over named nodes and literals: "w1·x1 + w2·x2",
+ * "(y − target)²", "σ(z)". Operands deeper than `depth` are "…". */
+static void put_expr(Ctx *c, Buf *b, uint32_t id, int depth, bool expand)
+{
+    const Graph *g = c->g;
+    const Node *n = &g->nodes[id];
+    if (n->kind != NODE_OP || (n->name && !expand)) {
+        buf_puts(b, n->name);
+        return;
+    }
+    if (depth <= 0) {
+        buf_puts(b, "…");
+        return;
+    }
+    Op op = (Op)n->op;
+    int pp = expr_prec(g, id, true);
+    switch (op) {
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_POW: {
+        put_operand(c, b, n, 0, depth - 1, pp, true);
+        if (op == OP_POW && n->args[1].is_lit && (graph_lit(g, n, 1) == 2 || graph_lit(g, n, 1) == 3)) {
+            buf_puts(b, graph_lit(g, n, 1) == 2 ? "²" : "³");
+            return;
+        }
+        static const char *const infix[] = {[OP_ADD] = " + ", [OP_SUB] = " − ", [OP_MUL] = "·",
+                                            [OP_DIV] = "/", [OP_POW] = "^"};
+        buf_puts(b, infix[op]);
+        put_operand(c, b, n, 1, depth - 1, pp, true);
+        return;
+    }
+    case OP_NEG:
+        buf_puts(b, "−");
+        put_operand(c, b, n, 0, depth - 1, pp, true);
+        return;
+    case OP_SQRT:
+        buf_puts(b, "√");
+        put_operand(c, b, n, 0, depth - 1, 4, true);
+        return;
+    case OP_ABS:
+        buf_puts(b, "|");
+        put_operand(c, b, n, 0, depth - 1, 0, false);
+        buf_puts(b, "|");
+        return;
+    default:
+        buf_puts(b, op_info(op)->symbol);
+        buf_puts(b, "(");
+        for (int i = 0; i < n->nargs; i++) {
+            if (i)
+                buf_puts(b, ", ");
+            put_operand(c, b, n, i, depth - 1, 0, false);
+        }
+        buf_puts(b, ")");
+    }
+}
+
+/* The expression of node id, cut to about EXPR_MAX characters by writing deep operands as
+ * "…". Appended (unescaped) to b. */
+static void put_short_expr(Ctx *c, Buf *b, uint32_t id, bool expand)
+{
+    static const int depths[] = {8, 4, 3, 2, 1};
+    for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
+        Buf e = {0};
+        put_expr(c, &e, id, depths[i], expand);
+        bool fits = !e.data || utf8_chars(e.data) <= EXPR_MAX || depths[i] == 1;
+        if (fits && e.data)
+            buf_puts(b, e.data);
+        b->oom |= e.oom;
+        buf_free(&e);
+        if (fits)
+            return;
+    }
+}
+
+/* How node id is called after a ∂: its name, or its expression in parentheses. Unescaped. */
+static void put_dname(Ctx *c, Buf *b, uint32_t id)
+{
+    const Node *n = &c->g->nodes[id];
+    if (n->name || (id == c->active && c->alias[0])) {
+        buf_puts(b, n->name ? n->name : c->alias);
+        return;
+    }
+    buf_puts(b, "(");
+    put_short_expr(c, b, id, false);
+    buf_puts(b, ")");
+}
+
+/* "∂num/∂den" with both names escaped, into the label. */
+static void put_partial(Ctx *c, uint32_t num, uint32_t den)
+{
+    Buf nm = {0};
+    buf_puts(&nm, "∂");
+    if (num == c->t->primary)
+        buf_puts(&nm, c->L);
+    else
+        put_dname(c, &nm, num);
+    buf_puts(&nm, "/∂");
+    put_dname(c, &nm, den);
+    if (nm.data)
+        put_esc(&c->b, nm.data);
+    c->b.oom |= nm.oom;
+    buf_free(&nm);
+}
+
+/* Operand `slot` of node n as it appears in a rule: names and atoms bare, other expressions
+ * and negative literals in parentheses. `brief`: an unnamed operation is just "…" (edge labels
+ * drop such rules anyway, and a million-edge DOT file must not print expressions). */
+static void put_rule_operand(Ctx *c, Buf *b, const Node *n, int slot, bool brief)
+{
+    if (n->args[slot].is_lit) {
+        put_lit(c, b, graph_lit(c->g, n, slot));
+        return;
+    }
+    uint32_t from = c->g->edges[n->args[slot].ref].from;
+    if (brief && c->g->nodes[from].kind == NODE_OP && !c->g->nodes[from].name) {
+        buf_puts(b, "…");
+        return;
+    }
+    bool paren = expr_prec(c->g, from, false) < 5;
+    if (paren)
+        buf_puts(b, "(");
+    put_short_expr(c, b, from, false);
+    if (paren)
+        buf_puts(b, ")");
+}
+
+/* The right-hand side of the local-derivative rule of node id for operand `slot`, with the
+ * rule's a and b replaced by the operands as written: "x1" for ∂(a·b)/∂b = a in w1*x1.
+ * Appended unescaped to b. */
+static void put_rule_rhs(Ctx *c, Buf *b, uint32_t id, uint32_t slot, bool brief)
+{
+    const Node *n = &c->g->nodes[id];
+    if (n->op == OP_POW && slot == 0 && n->args[1].is_lit) {
+        double k = graph_lit(c->g, n, 1);
+        if (k == 2 || k == 3) { /* b·a^(b−1) with b = 2 or 3: "2·x", "3·x²" */
+            buf_puts(b, k == 2 ? "2·" : "3·");
+            put_rule_operand(c, b, n, 0, brief);
+            if (k == 3)
+                buf_puts(b, "²");
+            return;
+        }
+    }
+    const char *rule = op_info((Op)n->op)->rule[slot];
+    const char *rhs = rule ? strstr(rule, " = ") : NULL;
+    if (!rhs)
+        return;
+    for (const char *p = rhs + 3; *p; p++) {
+        bool letter_before = p > rhs + 3 && ((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z');
+        bool letter_after = (p[1] | 0x20) >= 'a' && (p[1] | 0x20) <= 'z';
+        if ((*p == 'a' || *p == 'b') && !letter_before && !letter_after && *p - 'a' < n->nargs)
+            put_rule_operand(c, b, n, *p - 'a', brief);
+        else
+            buf_append(b, p, 1);
+    }
+}
+
+/* ---- what a frame knows ---- */
 
 static bool grad_known(const Ctx *c, uint32_t n)
 {
-    return c->final || trace_grad_ready(c->t, n) <= c->o->frame;
+    return c->final || trace_grad_ready(c->t, n) <= c->frame;
 }
 
-static bool edge_grad_known(const Ctx *c, uint32_t e)
+static bool edge_known(const Ctx *c, uint32_t e)
 {
-    uint32_t to = c->t->g->edges[e].to;
-    return c->final || !c->t->reach[to] || c->t->bwd_step[to] <= c->o->frame;
+    uint32_t to = c->g->edges[e].to;
+    return c->final || !c->t->reach[to] || c->t->bwd_step[to] <= c->frame;
 }
 
-static bool nonfinite_node(const Trace *t, uint32_t n)
+/* The contribution along e was computed in this frame's step. */
+static bool edge_new(const Ctx *c, uint32_t e)
+{
+    return !c->final && c->g->edges[e].to == c->active;
+}
+
+/* Node n received a contribution in this frame's step. */
+static bool node_new(const Ctx *c, uint32_t n)
+{
+    if (c->final)
+        return false;
+    const Node *a = &c->g->nodes[c->active];
+    for (uint32_t e = a->in_first; e < a->in_first + a->nedges; e++)
+        if (c->g->edges[e].from == n)
+            return true;
+    return false;
+}
+
+static bool is_fanout(const Ctx *c, uint32_t n)
+{
+    return graph_out_count(c->g, n) >= 2 && c->g->nodes[n].kind != NODE_CONST;
+}
+
+static bool node_nonfinite(const Trace *t, uint32_t n)
 {
     return !isfinite(t->value[n]) || (t->g->nodes[n].kind != NODE_CONST && !isfinite(t->grad[n]));
 }
 
-/* "∂L/∂x = a + b = c" (or "∂L/∂x = c") in red; "?" for what is not computed yet. */
-static void put_grad_cell(Ctx *c, uint32_t id, bool with_name)
+static bool edge_nonfinite(const Trace *t, uint32_t e)
+{
+    const Edge *ed = &t->g->edges[e];
+    return !isfinite(t->value[ed->from]) || !isfinite(t->local[e]) ||
+           (t->g->nodes[ed->from].kind != NODE_CONST && !isfinite(t->egrad[e]));
+}
+
+/* ---- label cells ---- */
+
+/* Opens a table cell with an id ("n5-grad") the HTML report can find in the SVG. */
+static void cell_open(Ctx *c, char kind, uint32_t id, const char *part, bool fresh)
+{
+    buf_printf(&c->b, "<tr><td id=\"%c%u-%s\"", kind, id, part);
+    if (c->o->cell_anchors)
+        buf_printf(&c->b, " href=\"#%c%u-%s\"", kind, id, part);
+    if (fresh)
+        buf_puts(&c->b, " bgcolor=\"" COLOR_NEW_FILL "\"");
+    buf_puts(&c->b, ">");
+}
+
+static void put_unknown(Ctx *c)
+{
+    buf_puts(&c->b, "<font color=\"" COLOR_MUTED "\">?</font>");
+}
+
+/* A small grey line of text (kind tags, notes). */
+static void put_tag_row(Ctx *c, const char *color, const char *text)
+{
+    buf_printf(&c->b, "<tr><td><font point-size=\"9\" color=\"%s\">", color);
+    put_esc(&c->b, text);
+    buf_puts(&c->b, "</font></td></tr>");
+}
+
+static void put_nonfinite_row(Ctx *c, uint32_t id)
 {
     const Trace *t = c->t;
-    const Graph *g = t->g;
-    const Node *n = &g->nodes[id];
-    uint32_t nout = graph_out_count(g, id);
-    bool fan = nout >= 2;
-    cell_open(c, 'n', id, "grad");
-    buf_puts(&c->b, "<font color=\"" COLOR_GRAD "\">");
-    if (with_name) {
-        buf_printf(&c->b, "∂%s/∂", fmt_output_name(t));
-        put_esc(&c->b, n->name ? n->name : "·");
-        buf_puts(&c->b, " = ");
+    const char *what = !isfinite(t->value[id]) ? "value" : "gradient";
+    double v = !isfinite(t->value[id]) ? t->value[id] : t->grad[id];
+    char num[FMT_NUM_MAX];
+    buf_printf(&c->b, "<tr><td><font point-size=\"10\" color=\"" COLOR_GRAD "\"><b>⚠ %s is %s</b></font></td></tr>",
+               what, fmt_num(num, v, c->o->precision));
+}
+
+/* The value cell: "name = value" (name bold) or the value alone. The number is the last run. */
+static void put_val_cell(Ctx *c, uint32_t id, bool muted)
+{
+    const Node *n = &c->g->nodes[id];
+    cell_open(c, 'n', id, "val", false);
+    if (n->name) {
+        buf_printf(&c->b, "<font color=\"%s\"><b>", muted ? COLOR_MUTED : COLOR_TEXT);
+        put_esc(&c->b, n->name);
+        buf_puts(&c->b, "</b> = </font>");
     }
-    if (fan && id != t->primary) {
-        for (uint32_t k = g->out_first[id]; k < g->out_first[id + 1]; k++) {
-            uint32_t e = g->out_edges[k];
-            if (k > g->out_first[id])
-                buf_puts(&c->b, t->egrad[e] < 0 && edge_grad_known(c, e) ? " " : " + ");
-            if (edge_grad_known(c, e))
-                put_num(c, t->egrad[e]);
-            else
-                buf_puts(&c->b, "?");
+    buf_printf(&c->b, "<font color=\"%s\">", muted ? COLOR_MUTED : COLOR_VALUE);
+    put_num(c, &c->b, c->t->value[id]);
+    buf_puts(&c->b, "</font></td></tr>");
+}
+
+/* The gradient cell: "∂L/∂name = g" for a leaf (the answer a student looks for), the bare
+ * number for an op node (its name is on the value line; the colour says what it is) except
+ * the primary output's "∂L/∂L = 1"; "?" until known. */
+static void put_grad_cell(Ctx *c, uint32_t id, bool muted)
+{
+    const Node *n = &c->g->nodes[id];
+    bool known = grad_known(c, id);
+    bool named = n->name && (node_is_leaf(n) || id == c->t->primary);
+    cell_open(c, 'n', id, "grad", known && node_new(c, id));
+    if (named || known) {
+        buf_printf(&c->b, "<font color=\"%s\">", muted ? COLOR_MUTED : COLOR_GRAD);
+        if (named) {
+            buf_printf(&c->b, "∂%s/∂", c->L);
+            put_esc(&c->b, n->name);
+            buf_puts(&c->b, " = ");
         }
-        buf_puts(&c->b, " = ");
+        if (known)
+            put_num(c, &c->b, c->t->grad[id]);
+        buf_puts(&c->b, "</font>");
     }
+    if (!known)
+        put_unknown(c);
+    buf_puts(&c->b, "</td></tr>");
+}
+
+/* A fan-out node's sum over paths, one run: "∂L/∂x = a + (−b) + ? = ?". Terms in out-edge
+ * order (the order of the trace's fanout.terms). */
+static void put_sum_cell(Ctx *c, uint32_t id, bool muted)
+{
+    const Trace *t = c->t;
+    const Graph *g = c->g;
+    cell_open(c, 'n', id, "sum", node_new(c, id));
+    buf_printf(&c->b, "<font color=\"%s\">∂%s/∂", muted ? COLOR_MUTED : COLOR_GRAD, c->L);
+    put_esc(&c->b, g->nodes[id].name ? g->nodes[id].name : "·");
+    buf_puts(&c->b, " = ");
+    for (uint32_t k = g->out_first[id]; k < g->out_first[id + 1]; k++) {
+        uint32_t e = g->out_edges[k];
+        if (k > g->out_first[id])
+            buf_puts(&c->b, " + ");
+        if (!edge_known(c, e))
+            buf_puts(&c->b, "?");
+        else if (k > g->out_first[id])
+            put_lit(c, &c->b, t->egrad[e]);
+        else
+            put_num(c, &c->b, t->egrad[e]);
+    }
+    buf_puts(&c->b, " = ");
     if (grad_known(c, id))
-        put_num(c, t->grad[id]);
+        put_num(c, &c->b, t->grad[id]);
     else
         buf_puts(&c->b, "?");
     buf_puts(&c->b, "</font></td></tr>");
-    if (fan)
-        buf_printf(&c->b, "<tr><td><font point-size=\"8\" color=\"" COLOR_FANOUT "\">fan-out: %u paths, gradients add</font></td></tr>", nout);
+}
+
+/* Gradient line(s) of a node, and the fan-out note. */
+static void put_grad_rows(Ctx *c, uint32_t id, bool muted)
+{
+    if (is_fanout(c, id) && id != c->t->primary) {
+        put_sum_cell(c, id, muted);
+        char note[64];
+        snprintf(note, sizeof note, "fan-out: %u paths, gradients add", graph_out_count(c->g, id));
+        put_tag_row(c, muted ? COLOR_MUTED : COLOR_FANOUT, note);
+    } else {
+        put_grad_cell(c, id, muted);
+    }
+}
+
+/* ---- nodes ---- */
+
+static void set_node_style(Ctx *c, Agnode_t *an, uint32_t id)
+{
+    const Trace *t = c->t;
+    const Node *n = &c->g->nodes[id];
+    bool leaf = node_is_leaf(n);
+    bool bad = node_nonfinite(t, id);
+    bool active = id == c->active;
+    const char *color = COLOR_TEXT, *fill = NULL, *pen = "1.2";
+    if (n->kind == NODE_PARAM)
+        color = COLOR_PARAM;
+    if (n->kind == NODE_CONST) {
+        color = COLOR_MUTED;
+        fill = COLOR_CONST;
+    }
+    if (id == t->primary) {
+        fill = COLOR_OUTPUT_FILL;
+        pen = "1.5";
+    }
+    if (!t->reach[id] && n->kind != NODE_CONST)
+        color = COLOR_MUTED;
+    if (is_fanout(c, id) && t->reach[id]) {
+        color = COLOR_FANOUT;
+        pen = "2.2";
+    }
+    if (bad) {
+        color = COLOR_GRAD;
+        fill = COLOR_BAD_FILL;
+        pen = "2";
+    }
+    if (active) {
+        color = COLOR_ACTIVE;
+        fill = COLOR_ACTIVE_FILL;
+        pen = "3";
+    }
+    char style[48];
+    snprintf(style, sizeof style, "%s%s%s", leaf ? "rounded," : "", fill ? "filled," : "", bad ? "dashed," : "");
+    size_t sl = strlen(style);
+    if (sl)
+        style[sl - 1] = '\0';
+    set(an, "shape", leaf ? "box" : "ellipse");
+    if (style[0])
+        set(an, "style", style);
+    set(an, "color", color);
+    if (fill)
+        set(an, "fillcolor", fill);
+    set(an, "penwidth", pen);
+    if (id == t->primary)
+        set(an, "peripheries", "2");
+    if (!leaf)
+        set(an, "margin", "0.05,0.03");
 }
 
 static void build_leaf(Ctx *c, Agnode_t *an, uint32_t id)
 {
     const Trace *t = c->t;
-    const Node *n = &t->g->nodes[id];
-    bool fan = graph_out_count(t->g, id) >= 2;
-    set(an, "shape", "box");
-    if (n->kind == NODE_CONST) {
-        set(an, "style", "rounded,filled");
-        set(an, "fillcolor", COLOR_CONST);
-        set(an, "color", "#8c959f");
-    } else {
-        set(an, "style", "rounded");
-        set(an, "color", n->kind == NODE_PARAM ? "#0969da" : "#24292f");
-    }
-    if (fan && n->kind != NODE_CONST) {
-        set(an, "color", COLOR_FANOUT);
-        set(an, "penwidth", "2");
-    }
+    const Node *n = &c->g->nodes[id];
+    bool muted = !t->reach[id] && n->kind != NODE_CONST;
     c->b.len = 0;
-    buf_puts(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"1\" cellpadding=\"1\">");
-    cell_open(c, 'n', id, "val");
-    buf_puts(&c->b, "<b>");
-    put_esc(&c->b, n->name);
-    buf_puts(&c->b, "</b> = <font color=\"" COLOR_VALUE "\">");
-    put_num(c, t->value[id]);
-    buf_printf(&c->b, "</font></td></tr><tr><td><font point-size=\"8\" color=\"" COLOR_LOCAL "\">%s</font></td></tr>",
-               node_kind_name((NodeKind)n->kind));
+    buf_puts(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"1\">");
+    if (node_nonfinite(t, id))
+        put_nonfinite_row(c, id);
+    char tag[64];
+    snprintf(tag, sizeof tag, "%s%s", n->kind == NODE_CONST ? "const · no gradient" : node_kind_name((NodeKind)n->kind),
+             muted ? " · not used by " : "");
+    if (muted) {
+        size_t l = strlen(tag);
+        snprintf(tag + l, sizeof tag - l, "%s", c->L);
+    }
+    put_tag_row(c, n->kind == NODE_PARAM && !muted ? COLOR_PARAM : COLOR_LOCAL, tag);
+    put_val_cell(c, id, muted);
     if (n->kind != NODE_CONST)
-        put_grad_cell(c, id, true);
+        put_grad_rows(c, id, muted);
     buf_puts(&c->b, "</table>");
-    set_html(c, an, "label", c->b.data);
+    set_html(c, an, "label", c->b.data ? c->b.data : "");
+    set_node_style(c, an, id);
 }
 
 static void build_op(Ctx *c, Agnode_t *an, uint32_t id)
 {
     const Trace *t = c->t;
-    const Node *n = &t->g->nodes[id];
-    bool fan = graph_out_count(t->g, id) >= 2;
-    set(an, "shape", "ellipse");
-    set(an, "margin", "0.04,0.02");
-    if (id == t->primary)
-        set(an, "peripheries", "2");
-    if (!t->reach[id])
-        set(an, "color", "#8c959f");
-    if (fan) {
-        set(an, "color", COLOR_FANOUT);
-        set(an, "penwidth", "2");
-    }
+    const Graph *g = c->g;
+    bool muted = !t->reach[id];
+    bool output = false;
+    for (uint32_t i = 0; i < g->noutputs; i++)
+        output |= g->outputs[i] == id;
     c->b.len = 0;
-    buf_puts(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"0\"><tr><td><font point-size=\"14\">");
-    Buf sym = {0};
-    fmt_node_symbol(&sym, t->g, id, c->o->precision);
-    put_esc(&c->b, sym.data ? sym.data : "?");
-    buf_free(&sym);
-    buf_puts(&c->b, "</font>");
-    if (n->name) {
-        buf_puts(&c->b, " <b>");
-        put_esc(&c->b, n->name);
-        buf_puts(&c->b, "</b>");
+    buf_puts(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"1\">");
+    if (node_nonfinite(t, id))
+        put_nonfinite_row(c, id);
+    if (output || muted) {
+        char tag[64];
+        snprintf(tag, sizeof tag, "%s%s%s", output ? "output" : "", output && muted ? " · " : "",
+                 muted ? "not used by " : "");
+        if (muted) {
+            size_t l = strlen(tag);
+            snprintf(tag + l, sizeof tag - l, "%s", c->L);
+        }
+        put_tag_row(c, COLOR_LOCAL, tag);
     }
-    buf_puts(&c->b, "</td></tr>");
-    cell_open(c, 'n', id, "val");
-    buf_puts(&c->b, "<font point-size=\"10\" color=\"" COLOR_VALUE "\">");
-    put_num(c, t->value[id]);
+    Buf sym = {0};
+    fmt_node_symbol(&sym, g, id, c->o->precision);
+    buf_printf(&c->b, "<tr><td><font point-size=\"17\" color=\"%s\">", muted ? COLOR_MUTED : COLOR_TEXT);
+    put_esc(&c->b, sym.data ? sym.data : "?");
     buf_puts(&c->b, "</font></td></tr>");
-    put_grad_cell(c, id, fan || id == t->primary);
+    c->b.oom |= sym.oom;
+    buf_free(&sym);
+    put_val_cell(c, id, muted);
+    put_grad_rows(c, id, muted);
     buf_puts(&c->b, "</table>");
-    set_html(c, an, "label", c->b.data);
+    set_html(c, an, "label", c->b.data ? c->b.data : "");
+    set_node_style(c, an, id);
 }
+
+/* ---- edges ---- */
 
 static void build_edge(Ctx *c, Agedge_t *ae, uint32_t e)
 {
     const Trace *t = c->t;
-    const Edge *ed = &t->g->edges[e];
-    bool from_const = t->g->nodes[ed->from].kind == NODE_CONST;
+    const Edge *ed = &c->g->edges[e];
+    bool from_const = c->g->nodes[ed->from].kind == NODE_CONST;
+    bool muted = !t->reach[ed->to];
+    char num[FMT_NUM_MAX];
     c->b.len = 0;
     buf_puts(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"0\">");
-    cell_open(c, 'e', e, "val");
-    buf_puts(&c->b, "<font color=\"" COLOR_VALUE "\">");
-    put_num(c, t->value[ed->from]);
+    cell_open(c, 'e', e, "val", false);
+    buf_printf(&c->b, "<font color=\"%s\">", muted ? COLOR_MUTED : COLOR_VALUE);
+    put_num(c, &c->b, t->value[ed->from]);
     buf_puts(&c->b, "</font></td></tr>");
-    cell_open(c, 'e', e, "local");
-    buf_puts(&c->b, "<font point-size=\"8\" color=\"" COLOR_LOCAL "\">∂ ");
-    put_num(c, t->local[e]);
+
+    cell_open(c, 'e', e, "local", false);
+    buf_puts(&c->b, "<font point-size=\"9\" color=\"" COLOR_LOCAL "\">∂ = ");
+    Buf rule = {0};
+    put_rule_rhs(c, &rule, ed->to, ed->slot, true);
+    fmt_num(num, t->local[e], c->o->precision);
+    if (rule.data && strcmp(rule.data, num) != 0 && utf8_chars(rule.data) <= EDGE_RULE_MAX && !strstr(rule.data, "…")) {
+        put_esc(&c->b, rule.data);
+        buf_puts(&c->b, " = ");
+    }
+    c->b.oom |= rule.oom;
+    buf_free(&rule);
+    buf_puts(&c->b, num);
     buf_puts(&c->b, "</font></td></tr>");
+
     if (!from_const) {
-        cell_open(c, 'e', e, "grad");
-        buf_puts(&c->b, "<font color=\"" COLOR_GRAD "\">");
-        if (edge_grad_known(c, e))
-            put_num(c, t->egrad[e]);
-        else
-            buf_puts(&c->b, "?");
-        buf_puts(&c->b, "</font></td></tr>");
+        bool known = edge_known(c, e);
+        cell_open(c, 'e', e, "grad", known && edge_new(c, e));
+        const char *col = muted ? COLOR_MUTED : COLOR_GRAD;
+        buf_printf(&c->b, "<font point-size=\"9\" color=\"%s\">%s </font>", col, c->back);
+        if (known) {
+            buf_printf(&c->b, "<font color=\"%s\">", col);
+            put_num(c, &c->b, t->egrad[e]);
+            buf_puts(&c->b, "</font>");
+        } else {
+            put_unknown(c);
+        }
+        buf_puts(&c->b, "</td></tr>");
     }
     buf_puts(&c->b, "</table>");
-    set_html(c, ae, "label", c->b.data);
-    if (!t->reach[ed->to])
-        set(ae, "color", "#d0d7de");
+    set_html(c, ae, "label", c->b.data ? c->b.data : "");
+
+    if (edge_nonfinite(t, e)) {
+        set(ae, "color", COLOR_GRAD);
+        set(ae, "style", "dashed");
+    } else if (muted) {
+        set(ae, "color", COLOR_MUTED_EDGE);
+    } else if (from_const) {
+        set(ae, "color", COLOR_MUTED);
+    }
+    if (ed->to == c->active) {
+        set(ae, "color", COLOR_ACTIVE);
+        set(ae, "penwidth", "2.5");
+    }
 }
 
-/* Graph label: the title, the legend, and in a frame the chain-rule products of the step. */
+/* ---- the panel above the graph: title, step, legend ----
+ * One text line per table row: Graphviz stretches a table nested in a wider cell across it,
+ * which spreads columns apart, so the panel has no nested tables. */
+
+/* Starts a panel line of `size` points. */
+static void line_open(Ctx *c, int size)
+{
+    buf_printf(&c->b, "<tr><td><font point-size=\"%d\" color=\"" COLOR_TEXT "\">", size);
+}
+#define LINE_END "</font></td></tr>"
+
+/* A legend item: a coloured sample, then the words. Separated from the previous one. */
+static void legend_item(Ctx *c, bool *first, const char *sample_color, const char *sample, const char *words)
+{
+    if (!*first)
+        buf_puts(&c->b, "      ");
+    *first = false;
+    buf_printf(&c->b, "<font color=\"%s\">%s</font> ", sample_color, sample);
+    put_esc(&c->b, words);
+}
+
+static void put_legend(Ctx *c)
+{
+    const Trace *t = c->t;
+    const Graph *g = c->g;
+    bool fan = false, consts = false, unused = false, bad = t->nonfinite > 0, first = true;
+    for (uint32_t i = 0; i < g->nnodes; i++) {
+        fan |= is_fanout(c, i) && t->reach[i];
+        consts |= g->nodes[i].kind == NODE_CONST;
+        unused |= !t->reach[i] && g->nodes[i].kind != NODE_CONST;
+    }
+    char s[160], arrow[32];
+    line_open(c, 11);
+    legend_item(c, &first, COLOR_VALUE, "0.5", "value (forward)");
+    legend_item(c, &first, COLOR_LOCAL, "∂ = 0.3", "local derivative ∂out/∂in");
+    snprintf(arrow, sizeof arrow, "%s −0.1", c->back);
+    snprintf(s, sizeof s, "gradient ∂%s/∂· (backward)", c->L);
+    legend_item(c, &first, COLOR_GRAD, arrow, s);
+    buf_puts(&c->b, LINE_END);
+
+    first = true;
+    line_open(c, 11);
+    snprintf(s, sizeof s, "output: ∂%s/∂%s = 1 starts the backward pass", c->L, c->L);
+    legend_item(c, &first, COLOR_TEXT, "◎", s);
+    if (fan)
+        legend_item(c, &first, COLOR_FANOUT, "<b>▢</b>", "fan-out: gradients from all paths add");
+    if (consts)
+        legend_item(c, &first, COLOR_MUTED, "▣", "const: no gradient");
+    if (unused) {
+        snprintf(s, sizeof s, "not used by %s: gradient 0", c->L);
+        legend_item(c, &first, COLOR_MUTED, "▢", s);
+    }
+    if (bad)
+        legend_item(c, &first, COLOR_GRAD, "⚠", "NaN or ∞ (dashed border)");
+    if (!c->final) {
+        buf_puts(&c->b, LINE_END);
+        first = true;
+        line_open(c, 11);
+        legend_item(c, &first, COLOR_ACTIVE, "●", "this step");
+        legend_item(c, &first, COLOR_ACTIVE, "▮", "computed in this step");
+        legend_item(c, &first, COLOR_MUTED, "?", "not computed yet");
+    }
+    buf_puts(&c->b, LINE_END);
+}
+
+/* How many of n's out-edges have delivered their contribution once edge e (an in-edge of the
+ * active node) has: earlier steps, unreachable consumers (0 from the start), and the active
+ * node's edges up to e. */
+static uint32_t terms_arrived(const Ctx *c, uint32_t n, uint32_t e)
+{
+    const Graph *g = c->g;
+    uint32_t got = 0;
+    for (uint32_t k = g->out_first[n]; k < g->out_first[n + 1]; k++) {
+        uint32_t f = g->out_edges[k], to = g->edges[f].to;
+        got += !c->t->reach[to] || c->t->bwd_step[to] < c->frame || (to == c->active && f <= e);
+    }
+    return got;
+}
+
+/* "∂L/∂x" for node id, escaped, in the label. */
+static void put_dL(Ctx *c, uint32_t id)
+{
+    Buf nm = {0};
+    buf_printf(&nm, "∂%s/∂", c->L);
+    if (id == c->t->primary)
+        buf_puts(&nm, c->L);
+    else
+        put_dname(c, &nm, id);
+    if (nm.data)
+        put_esc(&c->b, nm.data);
+    c->b.oom |= nm.oom;
+    buf_free(&nm);
+}
+
+/* The chain rule along one in-edge e of the active node a, with numbers:
+ *   ∂L/∂z = ∂L/∂y · ∂y/∂z = (−0.405)(0.25) = −0.1012      ∂y/∂z = σ(z)(1 − σ(z))
+ * A fan-out operand accumulates: "∂L/∂x += …", and the running sum follows. */
+static void put_step_edge(Ctx *c, uint32_t a, uint32_t e)
+{
+    const Trace *t = c->t;
+    const Edge *ed = &c->g->edges[e];
+    uint32_t from = ed->from;
+    line_open(c, 13);
+    if (c->g->nodes[from].kind == NODE_CONST) {
+        Buf nm = {0};
+        put_dname(c, &nm, from);
+        buf_puts(&c->b, "<b>");
+        put_esc(&c->b, nm.data ? nm.data : "");
+        buf_puts(&c->b, "</b> is a constant: it gets no gradient");
+        c->b.oom |= nm.oom;
+        buf_free(&nm);
+        buf_puts(&c->b, LINE_END);
+        return;
+    }
+    bool fan = is_fanout(c, from);
+    buf_puts(&c->b, "<font color=\"" COLOR_GRAD "\">");
+    put_dL(c, from);
+    buf_printf(&c->b, "</font> %s <font color=\"" COLOR_GRAD "\">", fan ? "+=" : "=");
+    put_dL(c, a);
+    buf_puts(&c->b, "</font> · <font color=\"" COLOR_LOCAL "\">");
+    put_partial(c, a, from);
+    buf_puts(&c->b, "</font> = (<font color=\"" COLOR_GRAD "\">");
+    put_num(c, &c->b, t->grad[a]);
+    buf_puts(&c->b, "</font>)(<font color=\"" COLOR_LOCAL "\">");
+    put_num(c, &c->b, t->local[e]);
+    buf_puts(&c->b, "</font>) = <font color=\"" COLOR_GRAD "\"><b>");
+    put_num(c, &c->b, t->egrad[e]);
+    buf_puts(&c->b, "</b></font>");
+    /* why the local derivative is what it is */
+    Buf rule = {0};
+    char num[FMT_NUM_MAX];
+    put_rule_rhs(c, &rule, a, ed->slot, false);
+    if (rule.data && strcmp(rule.data, fmt_num(num, t->local[e], c->o->precision)) != 0) {
+        buf_puts(&c->b, "      <font point-size=\"11\" color=\"" COLOR_LOCAL "\">");
+        put_partial(c, a, from);
+        buf_puts(&c->b, " = ");
+        put_esc(&c->b, rule.data);
+        buf_puts(&c->b, "</font>");
+    }
+    c->b.oom |= rule.oom;
+    buf_free(&rule);
+    /* where the sum over paths stands */
+    if (fan) {
+        uint32_t got = terms_arrived(c, from, e), all = graph_out_count(c->g, from);
+        buf_printf(&c->b, "      <font point-size=\"11\" color=\"" COLOR_FANOUT "\">%s: ",
+                   got == all ? "sum complete" : "sum so far");
+        put_dL(c, from);
+        buf_puts(&c->b, " = ");
+        put_num(c, &c->b, t->accum[e]);
+        buf_printf(&c->b, " (%u of %u paths)</font>", got, all);
+    }
+    buf_puts(&c->b, LINE_END);
+}
+
+/* The frame's step: which node, its gradient, and one chain-rule line per in-edge. Always
+ * OP_MAX_ARITY chain lines (blank ones pad) so that every frame's panel has the same height
+ * and the frames, pinned to one layout, line up exactly. */
+static void put_step_panel(Ctx *c)
+{
+    const Trace *t = c->t;
+    uint32_t a = c->active;
+    const Node *n = &c->g->nodes[a];
+    buf_printf(&c->b, "<tr><td><font point-size=\"15\" color=\"" COLOR_ACTIVE "\"><b>Backward step %u of %u:  ",
+               c->frame + 1, t->nbwd);
+    Buf def = {0};
+    if (n->name || c->alias[0]) {
+        buf_puts(&def, n->name ? n->name : c->alias);
+        buf_puts(&def, " = ");
+    }
+    put_short_expr(c, &def, a, true);
+    put_esc(&c->b, def.data ? def.data : "");
+    c->b.oom |= def.oom;
+    buf_free(&def);
+    buf_puts(&c->b, "</b>" LINE_END);
+    line_open(c, 13);
+    buf_puts(&c->b, "<font color=\"" COLOR_GRAD "\">");
+    put_dL(c, a);
+    buf_puts(&c->b, " = ");
+    put_num(c, &c->b, t->grad[a]);
+    if (a == t->primary)
+        buf_puts(&c->b, "</font>: the backward pass starts at the output. The chain rule passes it to each input:");
+    else
+        buf_puts(&c->b, "</font> is complete. The chain rule passes it to each input:");
+    buf_puts(&c->b, LINE_END);
+    for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++)
+        put_step_edge(c, a, e);
+    for (uint32_t k = n->nedges; k < OP_MAX_ARITY; k++) {
+        line_open(c, 13);
+        buf_puts(&c->b, " " LINE_END);
+    }
+}
+
 static void build_title(Ctx *c)
 {
     const Trace *t = c->t;
-    const Graph *g = t->g;
-    const char *L = fmt_output_name(t);
+    const Graph *g = c->g;
     c->b.len = 0;
-    buf_puts(&c->b, "<table border=\"0\" cellspacing=\"2\" cellpadding=\"0\">");
-    if (g->title) {
-        buf_puts(&c->b, "<tr><td><font point-size=\"16\"><b>");
-        put_esc(&c->b, g->title);
+    buf_puts(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"2\">");
+    const char *title = g->title;
+    if (!title && t->src && t->src->path) {
+        const char *slash = strrchr(t->src->path, '/');
+        title = slash ? slash + 1 : t->src->path;
+    }
+    if (title) {
+        buf_puts(&c->b, "<tr><td><font point-size=\"20\" color=\"" COLOR_TEXT "\"><b>");
+        put_esc(&c->b, title);
         buf_puts(&c->b, "</b></font></td></tr>");
     }
-    buf_puts(&c->b, "<tr><td><font point-size=\"10\"><font color=\"" COLOR_VALUE "\">■ forward value</font>   "
-                    "<font color=\"" COLOR_LOCAL "\">■ ∂ local derivative</font>   <font color=\"" COLOR_GRAD "\">■ gradient ∂");
-    put_esc(&c->b, L);
-    buf_puts(&c->b, "/∂·</font>   <font color=\"" COLOR_FANOUT "\">■ fan-out: gradients add over paths</font>"
-                    "</font></td></tr>");
-    if (!c->final) {
-        uint32_t id = t->bwd[c->o->frame];
-        const Node *n = &g->nodes[id];
-        buf_printf(&c->b, "<tr><td><font point-size=\"11\" color=\"" COLOR_ACTIVE "\"><b>backward step %u of %u</b></font></td></tr>",
-                   c->o->frame + 1, t->nbwd);
-        Buf nm = {0};
-        fmt_node_name(&nm, g, id, c->o->precision);
-        for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++) {
-            const Node *from = &g->nodes[g->edges[e].from];
-            Buf fn = {0};
-            fmt_node_name(&fn, g, g->edges[e].from, c->o->precision);
-            buf_puts(&c->b, "<tr><td><font point-size=\"10\">");
-            if (from->kind == NODE_CONST) {
-                put_esc(&c->b, fn.data);
-                buf_puts(&c->b, " is a constant: no gradient");
-            } else {
-                buf_printf(&c->b, "∂%s/∂", L);
-                put_esc(&c->b, fn.data);
-                buf_printf(&c->b, " += ∂%s/∂", L);
-                put_esc(&c->b, nm.data);
-                buf_puts(&c->b, " · ∂");
-                put_esc(&c->b, nm.data);
-                buf_puts(&c->b, "/∂");
-                put_esc(&c->b, fn.data);
-                buf_puts(&c->b, " = (<font color=\"" COLOR_GRAD "\">");
-                put_num(c, t->grad[id]);
-                buf_puts(&c->b, "</font>)(<font color=\"" COLOR_LOCAL "\">");
-                put_num(c, t->local[e]);
-                buf_puts(&c->b, "</font>) = <font color=\"" COLOR_GRAD "\">");
-                put_num(c, t->egrad[e]);
-                buf_puts(&c->b, "</font>");
-            }
-            buf_puts(&c->b, "</font></td></tr>");
-            buf_free(&fn);
-        }
-        buf_free(&nm);
-    }
-    buf_puts(&c->b, "</table>");
-    set_html(c, c->g, "label", c->b.data);
+    if (!c->final)
+        put_step_panel(c);
+    put_legend(c);
+    buf_puts(&c->b, "<tr><td> </td></tr></table>");
+    set_html(c, c->ag, "label", c->b.data ? c->b.data : "");
 }
+
+/* ---- the graph ---- */
 
 Agraph_t *dotgraph_build(const Trace *t, const DotOpts *o, Err *err)
 {
     const Graph *g = t->g;
-    Ctx c = {.t = t, .o = o, .final = o->frame == UINT32_MAX || o->frame >= t->nbwd};
+    bool final = o->frame == UINT32_MAX || o->frame >= t->nbwd;
+    Ctx c = {
+        .t = t, .g = g, .o = o, .final = final,
+        .frame = final ? UINT32_MAX : o->frame,
+        .active = final ? UINT32_MAX : t->bwd[o->frame],
+        .L = fmt_output_name(t),
+        .back = o->rankdir_tb ? "↑" : "←",
+    };
+    /* A frame calls an unnamed active node by a short name the model does not use, so that
+     * its chain rule reads ∂f/∂u · ∂u/∂x rather than repeating the expression. */
+    if (!final && !g->nodes[c.active].name) {
+        static const char *const names[] = {"u", "v", "s", "q", "u0", "u1", "u2"};
+        for (size_t i = 0; i < sizeof names / sizeof names[0] && !c.alias[0]; i++)
+            if (graph_lookup(g, names[i], strlen(names[i])) == UINT32_MAX)
+                snprintf(c.alias, sizeof c.alias, "%s", names[i]);
+    }
     /* not strict: multi-edges are real here (x*x has two edges from x) */
-    c.g = agopen((char *)"gradviz", Agdirected, NULL);
-    if (!c.g) {
+    c.ag = agopen((char *)"gradviz", Agdirected, NULL);
+    if (!c.ag) {
         err_set(err, ERR_IO, "Graphviz could not create a graph");
         return NULL;
     }
-    set(c.g, "rankdir", o->rankdir_tb ? "TB" : "LR");
-    set(c.g, "fontname", "DejaVu Sans");
-    set(c.g, "fontsize", "11");
-    set(c.g, "nodesep", "0.35");
-    set(c.g, "ranksep", "0.7");
-    set(c.g, "pad", "0.3");
-    set(c.g, "labelloc", "t");
-    set(c.g, "bgcolor", "white");
-    agattr(c.g, AGNODE, (char *)"fontname", (char *)"DejaVu Sans");
-    agattr(c.g, AGNODE, (char *)"fontsize", (char *)"11");
-    agattr(c.g, AGEDGE, (char *)"fontname", (char *)"DejaVu Sans");
-    agattr(c.g, AGEDGE, (char *)"fontsize", (char *)"9");
-    agattr(c.g, AGEDGE, (char *)"color", (char *)"#57606a");
-    agattr(c.g, AGEDGE, (char *)"arrowsize", (char *)"0.7");
+    set(c.ag, "rankdir", o->rankdir_tb ? "TB" : "LR");
+    set(c.ag, "fontname", "DejaVu Sans");
+    set(c.ag, "fontsize", "12");
+    set(c.ag, "nodesep", "0.3");
+    set(c.ag, "ranksep", o->rankdir_tb ? "0.4" : "0.3");
+    set(c.ag, "pad", "0.3");
+    set(c.ag, "labelloc", "t");
+    set(c.ag, "bgcolor", "white");
+    /* nodes drawn over edges, so a label never hides under a passing edge */
+    set(c.ag, "outputorder", "edgesfirst");
+    agattr(c.ag, AGNODE, (char *)"fontname", (char *)"DejaVu Sans");
+    agattr(c.ag, AGNODE, (char *)"fontsize", (char *)"12");
+    agattr(c.ag, AGEDGE, (char *)"fontname", (char *)"DejaVu Sans");
+    agattr(c.ag, AGEDGE, (char *)"fontsize", (char *)"10");
+    agattr(c.ag, AGEDGE, (char *)"color", (char *)"#57606a");
+    agattr(c.ag, AGEDGE, (char *)"arrowsize", (char *)"0.7");
+    /* a light line ties each label to its edge (labels sit beside edges, never on them);
+     * fontcolor only colours that line, the label text has its own colours */
+    agattr(c.ag, AGEDGE, (char *)"decorate", (char *)"true");
+    agattr(c.ag, AGEDGE, (char *)"fontcolor", (char *)"#afb8c1");
 
     Agnode_t **an = malloc(((size_t)g->nnodes + 1) * sizeof *an);
     if (!an) {
-        agclose(c.g);
+        agclose(c.ag);
         err_set(err, ERR_IO, "out of memory");
         return NULL;
     }
@@ -314,10 +926,10 @@ Agraph_t *dotgraph_build(const Trace *t, const DotOpts *o, Err *err)
         /* DOT node names: the model's name where there is one; "#5 mul" cannot clash with an
          * identifier */
         if (n->name)
-            an[i] = agnode(c.g, (char *)n->name, 1);
+            an[i] = agnode(c.ag, (char *)n->name, 1);
         else {
             snprintf(key, sizeof key, "#%u %s", i, op_info((Op)n->op)->name);
-            an[i] = agnode(c.g, key, 1);
+            an[i] = agnode(c.ag, key, 1);
         }
         snprintf(key, sizeof key, "n%u", i);
         set(an[i], "id", key);
@@ -325,43 +937,27 @@ Agraph_t *dotgraph_build(const Trace *t, const DotOpts *o, Err *err)
             build_op(&c, an[i], i);
         else
             build_leaf(&c, an[i], i);
-        if (nonfinite_node(t, i)) {
-            set(an[i], "color", COLOR_GRAD);
-            set(an[i], "style", n->kind == NODE_OP ? "dashed" : "rounded,dashed");
-            set(an[i], "tooltip", "non-finite value or gradient");
-        }
     }
     for (uint32_t e = 0; e < g->nedges; e++) {
         const Edge *ed = &g->edges[e];
         snprintf(key, sizeof key, "e%u", e);
-        Agedge_t *ae = agedge(c.g, an[ed->from], an[ed->to], key, 1);
+        Agedge_t *ae = agedge(c.ag, an[ed->from], an[ed->to], key, 1);
         set(ae, "id", key);
+        /* keep chains of operations straight; leaves bend towards them */
+        if (g->nodes[ed->from].kind == NODE_OP)
+            set(ae, "weight", "3");
         build_edge(&c, ae, e);
-    }
-    if (!c.final) {
-        uint32_t id = t->bwd[o->frame];
-        const Node *n = &g->nodes[id];
-        set(an[id], "style", "filled");
-        set(an[id], "fillcolor", "#fff8c5");
-        set(an[id], "color", COLOR_ACTIVE);
-        set(an[id], "penwidth", "3");
-        for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++) {
-            snprintf(key, sizeof key, "e%u", e);
-            Agedge_t *ae = agedge(c.g, an[g->edges[e].from], an[id], key, 0);
-            set(ae, "color", COLOR_ACTIVE);
-            set(ae, "penwidth", "2.5");
-        }
     }
     build_title(&c);
     free(an);
     bool oom = c.b.oom;
     buf_free(&c.b);
     if (oom) {
-        agclose(c.g);
+        agclose(c.ag);
         err_set(err, ERR_IO, "out of memory");
         return NULL;
     }
-    return c.g;
+    return c.ag;
 }
 
 void dotgraph_free(Agraph_t *g)
@@ -370,15 +966,16 @@ void dotgraph_free(Agraph_t *g)
         agclose(g);
 }
 
-bool dotgraph_render(GVC_t *gvc, Agraph_t *g, const char *format, char **data, size_t *len, Err *err)
+/* ---- rendering ---- */
+
+/* Renders the laid-out g into a malloc'd copy. */
+static bool render_data(GVC_t *gvc, Agraph_t *g, const char *format, char **data, size_t *len, Err *err)
 {
-    if (gvLayout(gvc, g, "dot") != 0)
-        return err_set(err, ERR_IO, "Graphviz could not lay out the graph");
     unsigned int n = 0;
     char *out = NULL;
-    int rc = gvRenderData(gvc, g, format, &out, &n);
-    if (rc != 0 || !out) {
-        gvFreeLayout(gvc, g);
+    if (gvRenderData(gvc, g, format, &out, &n) != 0 || !out) {
+        if (out)
+            gvFreeRenderData(out);
         return err_set(err, ERR_IO, "Graphviz could not render %s", format);
     }
     *data = malloc((size_t)n + 1);
@@ -388,8 +985,165 @@ bool dotgraph_render(GVC_t *gvc, Agraph_t *g, const char *format, char **data, s
         *len = n;
     }
     gvFreeRenderData(out);
-    gvFreeLayout(gvc, g);
     if (!*data)
         return err_set(err, ERR_IO, "out of memory");
     return true;
+}
+
+bool dotgraph_render(GVC_t *gvc, Agraph_t *g, const char *format, char **data, size_t *len, Err *err)
+{
+    return dotgraph_render_pins(gvc, g, format, NULL, data, len, err);
+}
+
+typedef struct Pin {
+    char *pos, *a, *b; /* owned (malloc): nodes pos, width, height; edges pos, lp */
+} Pin;
+
+struct DotPins {
+    Pin *nodes; uint32_t nnodes; /* owned, indexed by node id */
+    Pin *edges; uint32_t nedges; /* owned, indexed by edge id */
+};
+
+void dotgraph_pins_free(DotPins *p)
+{
+    if (!p)
+        return;
+    for (uint32_t i = 0; i < p->nnodes; i++) {
+        free(p->nodes[i].pos); free(p->nodes[i].a); free(p->nodes[i].b);
+    }
+    for (uint32_t i = 0; i < p->nedges; i++) {
+        free(p->edges[i].pos); free(p->edges[i].a); free(p->edges[i].b);
+    }
+    free(p->nodes);
+    free(p->edges);
+    free(p);
+}
+
+/* The index in "n12" / "e7" (the id attribute every node and edge of the drawing has), or
+ * UINT32_MAX. */
+static uint32_t obj_index(void *obj, char kind)
+{
+    const char *id = agget(obj, (char *)"id");
+    if (!id || id[0] != kind || id[1] < '0' || id[1] > '9')
+        return UINT32_MAX;
+    char *end;
+    unsigned long v = strtoul(id + 1, &end, 10);
+    return *end || v >= UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+static char *dup_attr(void *obj, const char *key)
+{
+    const char *v = agget(obj, (char *)key);
+    if (!v)
+        v = "";
+    size_t n = strlen(v) + 1;
+    char *s = malloc(n);
+    if (s)
+        memcpy(s, v, n);
+    return s;
+}
+
+/* Records the positions of the laid-out g. Rendering to "dot" is what makes gvc attach them
+ * as attributes (pos, width, height, lp). */
+static DotPins *pins_capture(GVC_t *gvc, Agraph_t *g, Err *err)
+{
+    char *dot = NULL;
+    size_t len = 0;
+    if (!render_data(gvc, g, "dot", &dot, &len, err))
+        return NULL;
+    free(dot);
+    DotPins *p = calloc(1, sizeof *p);
+    uint32_t nn = 0, ne = 0;
+    for (Agnode_t *n = agfstnode(g); n; n = agnxtnode(g, n)) {
+        uint32_t i = obj_index(n, 'n');
+        if (i != UINT32_MAX && i + 1 > nn)
+            nn = i + 1;
+        for (Agedge_t *e = agfstout(g, n); e; e = agnxtout(g, e)) {
+            uint32_t k = obj_index(e, 'e');
+            if (k != UINT32_MAX && k + 1 > ne)
+                ne = k + 1;
+        }
+    }
+    bool ok = p != NULL;
+    if (ok) {
+        p->nodes = calloc(nn ? nn : 1, sizeof *p->nodes);
+        p->edges = calloc(ne ? ne : 1, sizeof *p->edges);
+        p->nnodes = nn;
+        p->nedges = ne;
+        ok = p->nodes && p->edges;
+    }
+    for (Agnode_t *n = ok ? agfstnode(g) : NULL; n && ok; n = agnxtnode(g, n)) {
+        uint32_t i = obj_index(n, 'n');
+        if (i != UINT32_MAX) {
+            Pin *q = &p->nodes[i];
+            q->pos = dup_attr(n, "pos");
+            q->a = dup_attr(n, "width");
+            q->b = dup_attr(n, "height");
+            ok = q->pos && q->a && q->b;
+        }
+        for (Agedge_t *e = agfstout(g, n); e && ok; e = agnxtout(g, e)) {
+            uint32_t k = obj_index(e, 'e');
+            if (k == UINT32_MAX)
+                continue;
+            Pin *q = &p->edges[k];
+            q->pos = dup_attr(e, "pos");
+            q->a = dup_attr(e, "lp");
+            ok = q->pos && q->a;
+        }
+    }
+    if (!ok) {
+        dotgraph_pins_free(p);
+        err_set(err, ERR_IO, "out of memory");
+        return NULL;
+    }
+    return p;
+}
+
+bool dotgraph_render_pins(GVC_t *gvc, Agraph_t *g, const char *format, DotPins **pins, char **data,
+                          size_t *len, Err *err)
+{
+    *data = NULL;
+    if (pins)
+        *pins = NULL;
+    if (gvLayout(gvc, g, "dot") != 0)
+        return err_set(err, ERR_IO, "Graphviz could not lay out the graph");
+    bool ok = render_data(gvc, g, format, data, len, err);
+    if (ok && pins) {
+        *pins = pins_capture(gvc, g, err);
+        ok = *pins != NULL;
+    }
+    gvFreeLayout(gvc, g);
+    if (!ok) {
+        free(*data);
+        *data = NULL;
+    }
+    return ok;
+}
+
+bool dotgraph_render_pinned(GVC_t *gvc, Agraph_t *g, const DotPins *pins, const char *format, char **data,
+                            size_t *len, Err *err)
+{
+    *data = NULL;
+    for (Agnode_t *n = agfstnode(g); n; n = agnxtnode(g, n)) {
+        uint32_t i = obj_index(n, 'n');
+        if (i >= pins->nnodes || !pins->nodes[i].pos || !pins->nodes[i].pos[0])
+            return err_set(err, ERR_IO, "frame does not match the drawing it is pinned to");
+        set(n, "pos", pins->nodes[i].pos);
+        set(n, "width", pins->nodes[i].a);
+        set(n, "height", pins->nodes[i].b);
+        for (Agedge_t *e = agfstout(g, n); e; e = agnxtout(g, e)) {
+            uint32_t k = obj_index(e, 'e');
+            if (k >= pins->nedges || !pins->edges[k].pos)
+                return err_set(err, ERR_IO, "frame does not match the drawing it is pinned to");
+            set(e, "pos", pins->edges[k].pos);
+            if (pins->edges[k].a[0])
+                set(e, "lp", pins->edges[k].a);
+        }
+    }
+    /* nop2 = neato -n2: nodes, edge splines and edge labels stay where pos and lp put them */
+    if (gvLayout(gvc, g, "nop2") != 0)
+        return err_set(err, ERR_IO, "Graphviz could not lay out the frame");
+    bool ok = render_data(gvc, g, format, data, len, err);
+    gvFreeLayout(gvc, g);
+    return ok;
 }

@@ -1,7 +1,19 @@
 /* dotgraph: builds the annotated drawing of a trace as a cgraph graph. It is the single source
  * of every drawn format: the DOT emitter writes it, the SVG/PNG emitters and the HTML report
  * render it with gvc, and the PDF replays its xdot layout. The caller owns the graph and
- * releases it with dotgraph_free. */
+ * releases it with dotgraph_free.
+ *
+ * The drawing's contract with its viewers (HTML report, PDF, tests): node ids "n<ID>", edge ids
+ * "e<ID>", and label cells with ids
+ *   n<ID>-val   a node's value; the number is the cell's last text run
+ *   n<ID>-grad  ∂L/∂node; the last text run is the number or "?" (not for const leaves, nor
+ *               for fan-out nodes, which show n<ID>-sum instead)
+ *   n<ID>-sum   a fan-out node's sum over paths, one text run "∂L/∂x = t1 + t2 + … = total"
+ *               (terms in out-edge order; "?" for terms and total not known yet)
+ *   e<ID>-val   the value flowing along the edge (last run: the number)
+ *   e<ID>-local the local derivative "∂ = [rule =] number"
+ *   e<ID>-grad  the contribution to ∂L/∂(from); last run: the number or "?" (not for edges
+ *               from const leaves). */
 #ifndef GRADVIZ_DOTGRAPH_H
 #define GRADVIZ_DOTGRAPH_H
 
@@ -16,26 +28,55 @@
 #define COLOR_FANOUT "#8250df"  /* fan-out marker: purple */
 #define COLOR_ACTIVE "#bf8700"  /* --steps: the active node and its in-edges */
 #define COLOR_CONST "#eaeef2"   /* const leaves' fill */
+#define COLOR_TEXT "#1f2328"    /* names, symbols, borders of ordinary nodes */
+#define COLOR_PARAM "#0969da"   /* border of param leaves */
+#define COLOR_MUTED "#8c959f"   /* nodes the primary output does not depend on; pending "?" */
+#define COLOR_MUTED_EDGE "#d0d7de"
+#define COLOR_ACTIVE_FILL "#fff8c5" /* --steps: the active node's fill */
+#define COLOR_NEW_FILL "#ffe9a8"    /* --steps: cells that got their number in this step */
+#define COLOR_BAD_FILL "#ffebe9"    /* non-finite nodes' fill (with a red dashed border) */
+#define COLOR_OUTPUT_FILL "#f6f8fa" /* the primary output's fill */
 
 typedef struct DotOpts {
     int precision;
     bool rankdir_tb;
     /* UINT32_MAX: the finished backward pass. Otherwise the frame after backward step `frame`:
-     * the active node and its in-edges highlighted, gradients not yet known shown as "?". */
+     * the active node and its in-edges highlighted, gradients not yet known shown as "?", and
+     * the chain-rule products of the step written out above the graph. */
     uint32_t frame;
     /* Give label cells ids the HTML report can find in the SVG (n<ID>-grad, e<ID>-grad, ...):
      * Graphviz only writes a cell's id into SVG when the cell has an href. */
     bool cell_anchors;
 } DotOpts;
 
-/* Builds the drawing. Returns NULL with err set (ERR_IO) if cgraph fails. */
+/* Builds the drawing. Returns NULL with err set (ERR_IO) if cgraph fails or memory runs out. */
 Agraph_t *dotgraph_build(const Trace *t, const DotOpts *o, Err *err);
 /* agclose; dotgraph_free(NULL) is a no-op. */
 void dotgraph_free(Agraph_t *g);
 
 /* Lays out g with dot and renders `format` ("svg", "png", "xdot", ...) into a malloc'd
  * buffer (*data, *len, NUL-terminated; the caller frees it). Returns false with err set. The
- * layout is freed again before returning. `gvc` is created by the caller with gvContext() and freed with gvFreeContext. */
+ * layout is freed again before returning. `gvc` is created by the caller with gvContext() and
+ * freed with gvFreeContext. */
 bool dotgraph_render(GVC_t *gvc, Agraph_t *g, const char *format, char **data, size_t *len, Err *err);
+
+/* ---- Frames drawn in the place of the final drawing ----
+ * A --steps frame shows "?" where the final drawing shows numbers, so its labels are narrower
+ * and a fresh dot layout would move the nodes from frame to frame. Pins are the positions of
+ * the final drawing's layout; a frame rendered with them keeps every node and edge where the
+ * final drawing has it (only the panel above the graph differs), so frames can be flipped
+ * through like slides. */
+typedef struct DotPins DotPins;
+
+/* Like dotgraph_render, and also records the layout in *pins (the caller frees it with
+ * dotgraph_pins_free). Returns false with err set; *pins is then NULL. */
+bool dotgraph_render_pins(GVC_t *gvc, Agraph_t *g, const char *format, DotPins **pins, char **data,
+                          size_t *len, Err *err);
+/* Renders a frame (dotgraph_build of the same trace with another DotOpts.frame) at the
+ * positions in `pins` instead of laying it out again. Same contract as dotgraph_render. */
+bool dotgraph_render_pinned(GVC_t *gvc, Agraph_t *g, const DotPins *pins, const char *format, char **data,
+                            size_t *len, Err *err);
+/* dotgraph_pins_free(NULL) is a no-op. */
+void dotgraph_pins_free(DotPins *p);
 
 #endif

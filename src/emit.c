@@ -8,7 +8,7 @@ static const Emitter EMITTERS[] = {
     {"dot", "dot", false, emit_dot},
     {"svg", "svg", true, emit_svg},
     {"png", "png", true, emit_png},
-    {"pdf", "pdf", true, NULL},
+    {"pdf", "pdf", true, emit_pdf},
     {"json", "json", false, emit_json},
     {"html", "html", true, NULL},
 };

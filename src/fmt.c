@@ -46,12 +46,14 @@ const char *fmt_nonfinite(double v)
     return NULL;
 }
 
-/* A literal operand as shown in a symbol: parenthesised when negative so "×(−2)" reads right. */
-static void lit_text(Buf *b, double v, int precision)
+/* A literal operand as shown in a symbol. Next to an infix operator a negative one is
+ * parenthesised so "×(−2)" reads right; inside a call's argument list it needs no brackets:
+ * "max(·, −1)". */
+static void lit_text(Buf *b, double v, int precision, bool infix)
 {
     char num[FMT_NUM_MAX];
     fmt_num(num, v, precision);
-    if (v < 0 || (isinf(v) && v < 0))
+    if (infix && v < 0)
         buf_printf(b, "(%s)", num);
     else
         buf_puts(b, num);
@@ -72,10 +74,10 @@ void fmt_node_symbol(Buf *b, const Graph *g, uint32_t id, int precision)
     }
     if (oi->infix) { /* binary infix with one literal, in the order written: 2×, ×2, ^2, 2^ */
         if (lit0)
-            lit_text(b, graph_lit(g, n, 0), precision);
+            lit_text(b, graph_lit(g, n, 0), precision, true);
         buf_puts(b, oi->symbol);
         if (lit1)
-            lit_text(b, graph_lit(g, n, 1), precision);
+            lit_text(b, graph_lit(g, n, 1), precision, true);
         return;
     }
     /* binary function with a literal: max(·, 0) */
@@ -84,7 +86,7 @@ void fmt_node_symbol(Buf *b, const Graph *g, uint32_t id, int precision)
         if (i)
             buf_puts(b, ", ");
         if (n->args[i].is_lit)
-            lit_text(b, graph_lit(g, n, i), precision);
+            lit_text(b, graph_lit(g, n, i), precision, false);
         else
             buf_puts(b, "·");
     }

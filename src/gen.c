@@ -44,11 +44,74 @@ uint64_t gen_mlp_nodes(const uint32_t *sizes, size_t n)
     uint64_t nodes = sizes[0];
     for (size_t l = 1; l < n; l++) {
         uint64_t in = sizes[l - 1], out = sizes[l];
-        /* per neuron: in weights, a bias, in products, in additions, an activation */
-        nodes += out * (3 * in + 2);
+        /* per neuron: in weights, a bias, in products, in additions, and an activation in the
+         * hidden layers only (the output layer is linear) */
+        nodes += out * (3 * in + 1 + (l < n - 1));
     }
     uint64_t outs = sizes[n - 1];
-    return nodes + outs * 3 + outs; /* targets, differences, squares, sum */
+    return nodes + outs * 3 + (outs - 1); /* targets, differences, squares, and outs-1 sums */
+}
+
+/* Terms per line of a long sum. A wider sum continues in named partial sums (`y0_s1 = ...`,
+ * `y0_s2 = y0_s1 + ...`): they build exactly the left-nested chain of additions one long line
+ * would, in the same node order, so the graph is unchanged while every line stays far below
+ * LEX_MAX_LINE (1,000 terms are ~25 KB; a layer of 100,000 inputs on one line would not parse). */
+#define GEN_TERMS_PER_LINE 1000u
+
+/* Writes the sum term(0) + ... + term(n-1) [+ tail] as the right-hand side of `head`
+ * ("y0 = ", "h1_0 = tanh(") and closes it with `close`, continuing in partial sums named
+ * `name`_sK when it is long. */
+typedef void (*TermFn)(FILE *f, uint32_t i, const void *ctx);
+
+static void write_sum(FILE *f, const char *name, const char *head, uint32_t n, TermFn term, const void *ctx,
+                      const char *tail, const char *close)
+{
+    uint32_t i = 0, part = 0;
+    while (n - i > GEN_TERMS_PER_LINE) {
+        part++;
+        fprintf(f, "%s_s%u = ", name, part);
+        if (part > 1)
+            fprintf(f, "%s_s%u + ", name, part - 1);
+        for (uint32_t k = 0; k < GEN_TERMS_PER_LINE; k++, i++) {
+            if (k)
+                fputs(" + ", f);
+            term(f, i, ctx);
+        }
+        fputc('\n', f);
+    }
+    fputs(head, f);
+    if (part)
+        fprintf(f, "%s_s%u + ", name, part);
+    for (uint32_t k = 0; i < n; k++, i++) {
+        if (k)
+            fputs(" + ", f);
+        term(f, i, ctx);
+    }
+    if (tail)
+        fprintf(f, "%s%s", n ? " + " : "", tail);
+    fprintf(f, "%s\n", close);
+}
+
+typedef struct NeuronCtx {
+    size_t l;
+    uint32_t j;
+} NeuronCtx;
+
+/* w_l_j_i * (x_i or h_{l-1}_i) */
+static void neuron_term(FILE *f, uint32_t i, const void *ctx)
+{
+    const NeuronCtx *c = ctx;
+    if (c->l == 1)
+        fprintf(f, "w%zu_%u_%u*x%u", c->l, c->j, i, i);
+    else
+        fprintf(f, "w%zu_%u_%u*h%zu_%u", c->l, c->j, i, c->l - 1, i);
+}
+
+/* (y_j - t_j)^2 */
+static void loss_term(FILE *f, uint32_t j, const void *ctx)
+{
+    (void)ctx;
+    fprintf(f, "(y%u - t%u)^2", j, j);
 }
 
 bool gen_mlp(FILE *f, const uint32_t *sizes, size_t n, GenAct act, uint64_t seed)
@@ -73,25 +136,23 @@ bool gen_mlp(FILE *f, const uint32_t *sizes, size_t n, GenAct act, uint64_t seed
             for (uint32_t i = 0; i < sizes[l - 1]; i++)
                 fprintf(f, "param w%zu_%u_%u = %.6g\n", l, j, i, rng_uniform(&r, -1, 1));
             fprintf(f, "param b%zu_%u = %.6g\n", l, j, rng_uniform(&r, -1, 1));
+            char name[64], head[96], bias[64];
             if (last)
-                fprintf(f, "y%u = ", j);
+                snprintf(name, sizeof name, "y%u", j);
             else
-                fprintf(f, "h%zu_%u = %s(", l, j, ACT_NAMES[act]);
-            for (uint32_t i = 0; i < sizes[l - 1]; i++) {
-                if (l == 1)
-                    fprintf(f, "w%zu_%u_%u*x%u + ", l, j, i, i);
-                else
-                    fprintf(f, "w%zu_%u_%u*h%zu_%u + ", l, j, i, l - 1, i);
-            }
-            fprintf(f, "b%zu_%u%s\n", l, j, last ? "" : ")");
+                snprintf(name, sizeof name, "h%zu_%u", l, j);
+            if (last)
+                snprintf(head, sizeof head, "%s = ", name);
+            else
+                snprintf(head, sizeof head, "%s = %s(", name, ACT_NAMES[act]);
+            snprintf(bias, sizeof bias, "b%zu_%u", l, j);
+            NeuronCtx ctx = {l, j};
+            write_sum(f, name, head, sizes[l - 1], neuron_term, &ctx, bias, last ? "" : ")");
         }
     }
     for (uint32_t j = 0; j < sizes[n - 1]; j++)
         fprintf(f, "const t%u = %.6g\n", j, rng_uniform(&r, -1, 1));
-    fprintf(f, "loss L = ");
-    for (uint32_t j = 0; j < sizes[n - 1]; j++)
-        fprintf(f, "%s(y%u - t%u)^2", j ? " + " : "", j, j);
-    fprintf(f, "\n");
+    write_sum(f, "L", "loss L = ", sizes[n - 1], loss_term, NULL, NULL, "");
     return !ferror(f);
 }
 

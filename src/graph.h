@@ -31,7 +31,7 @@ typedef struct Node {
     uint8_t nedges;    /* in-edges (operands that are nodes) */
     uint32_t in_first; /* in-edges are edges[in_first .. in_first+nedges), in slot order */
     const char *name;  /* NULL for an unnamed op node; in the graph's arena */
-    Span span;         /* source of the statement's name (leaves, named nodes) or operator */
+    Span span;         /* leaves: the name; op nodes (named or not): the operator or function name */
     Arg args[OP_MAX_ARITY];
     double init;       /* leaves: the value written in the model (or set by --set) */
 } Node;

@@ -42,8 +42,8 @@ const char *lex_kind_name(TokKind k)
 bool lex_check_source(const Source *src, Err *err)
 {
     if (src->len > LEX_MAX_FILE)
-        return err_set(err, ERR_MODEL, "%s: the model file is larger than %u MiB", src->path,
-                       LEX_MAX_FILE >> 20);
+        /* no path in the message: err_write puts it in front of a model error */
+        return err_set(err, ERR_MODEL, "the model file is larger than %u MiB", LEX_MAX_FILE >> 20);
     const unsigned char *s = (const unsigned char *)src->text;
     const unsigned char *nul = memchr(s, 0, src->len);
     size_t ok = utf8_valid_prefix(s, nul ? (size_t)(nul - s) : src->len);
@@ -59,6 +59,10 @@ void lex_init(Lexer *lx, const Source *src)
     lx->src = src;
     lx->pos = 0;
     lx->line_start = 0;
+    /* A byte order mark is valid UTF-8 that some Windows editors write first: skip it. Columns
+     * on line 1 still count its 3 bytes (SPEC §3: the column counts bytes). */
+    if (src->len >= 3 && memcmp(src->text, "\xEF\xBB\xBF", 3) == 0)
+        lx->pos = 3;
 }
 
 static bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -67,6 +71,39 @@ static bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c); }
 
 /* Length of the UTF-8 character starting at s (already validated). */
 static uint32_t utf8_len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
+
+/* Code point of the (validated) UTF-8 character of n bytes at s. */
+static uint32_t utf8_decode(const unsigned char *s, uint32_t n)
+{
+    uint32_t cp = n == 1 ? s[0] : s[0] & (0x7F >> n);
+    for (uint32_t i = 1; i < n; i++)
+        cp = cp << 6 | (s[i] & 0x3F);
+    return cp;
+}
+
+/* Characters that text copied from slides, PDFs and word processors brings in where ASCII was
+ * meant; several are invisible, so the message names the code point. */
+static const struct {
+    uint32_t cp;
+    const char *name, *hint;
+} CONFUSABLES[] = {
+    {0x2212, "minus sign", "use the ASCII hyphen-minus '-'"},
+    {0x2013, "en dash", "use the ASCII hyphen-minus '-'"},
+    {0x2014, "em dash", "use the ASCII hyphen-minus '-'"},
+    {0x00D7, "multiplication sign", "use '*' for multiplication and '/' for division"},
+    {0x00F7, "division sign", "use '*' for multiplication and '/' for division"},
+    {0x00B7, "middle dot", "use '*' for multiplication"},
+    {0x22C5, "dot operator", "use '*' for multiplication"},
+    {0x00A0, "no-break space", "use an ordinary space"},
+    {0x2009, "thin space", "use an ordinary space"},
+    {0x202F, "narrow no-break space", "use an ordinary space"},
+    {0x200B, "zero width space", "delete it (it is invisible)"},
+    {0xFEFF, "byte order mark", "delete it (it is invisible; only the start of the file may have one)"},
+    {0x201C, "left double quotation mark", "write the title in ASCII double quotes: \"...\""},
+    {0x201D, "right double quotation mark", "write the title in ASCII double quotes: \"...\""},
+    {0x2018, "left single quotation mark", "strings use ASCII double quotes: \"...\""},
+    {0x2019, "right single quotation mark", "strings use ASCII double quotes: \"...\""},
+};
 
 static bool lex_number(Lexer *lx, Token *tok, Err *err)
 {
@@ -91,7 +128,7 @@ static bool lex_number(Lexer *lx, Token *tok, Err *err)
         while (is_ident_char(t[q]) || t[q] == '.')
             q++;
         err_at(err, (Span){start, q - start}, "malformed number '%.*s'", (int)(q - start), t + start);
-        if (is_ident_start(t[p]) && t[p] != 'e' && t[p] != 'E')
+        if (is_ident_start(t[p]) && t[p] != '_' && t[p] != 'e' && t[p] != 'E') /* not for 1_000 or 3e */
             err_hint(err, "write multiplication explicitly, e.g. %.*s*%.*s", (int)(p - start),
                      t + start, (int)(q - p), t + p);
         return false;
@@ -189,15 +226,16 @@ bool lex_next(Lexer *lx, Token *tok, Err *err)
         return err_at(err, tok->span, "unexpected control character 0x%02X", uc);
     uint32_t n = utf8_len(uc);
     tok->span.len = n;
-    if (uc == 0xE2 && (unsigned char)t[start + 1] == 0x88 && (unsigned char)t[start + 2] == 0x92) {
-        err_at(err, tok->span, "unexpected character '−' (U+2212 minus sign)");
-        err_hint(err, "use the ASCII hyphen-minus '-'");
-        return false;
+    if (uc < 0x80) /* printable ASCII outside the language: '@', '$', ';', '.', ... */
+        return err_at(err, tok->span, "unexpected character '%c'", c);
+    uint32_t cp = utf8_decode((const unsigned char *)t + start, n);
+    for (size_t i = 0; i < sizeof CONFUSABLES / sizeof CONFUSABLES[0]; i++) {
+        if (CONFUSABLES[i].cp == cp) {
+            err_at(err, tok->span, "unexpected character '%.*s' (U+%04X %s)", (int)n, t + start, (unsigned)cp,
+                   CONFUSABLES[i].name);
+            err_hint(err, "%s", CONFUSABLES[i].hint);
+            return false;
+        }
     }
-    if (uc == 0xC3 && ((unsigned char)t[start + 1] == 0x97 || (unsigned char)t[start + 1] == 0xB7)) {
-        err_at(err, tok->span, "unexpected character '%.*s'", (int)n, t + start);
-        err_hint(err, "use '*' for multiplication and '/' for division");
-        return false;
-    }
-    return err_at(err, tok->span, "unexpected character '%.*s'", (int)n, t + start);
+    return err_at(err, tok->span, "unexpected character '%.*s' (U+%04X)", (int)n, t + start, (unsigned)cp);
 }

@@ -2,6 +2,7 @@
  * it reads the model, parses it, applies --set, runs the passes, reports warnings, runs the
  * emitters into staged files and commits them all at once. */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -90,15 +91,32 @@ static int usage_error(const char *fmt, const char *arg)
     return ERR_USAGE;
 }
 
-/* Parses a whole string as a number (strtod syntax, so also inf and nan). */
+/* Reports the option getopt_long just rejected ('?') as a usage error. optopt tells the cases
+ * apart: 0 for an unknown long option (named by argv[optind - 1]); one of our own options for
+ * a long option given a value it does not take (--steps=1); any other character for an
+ * unknown short option, named by optopt because argv[optind - 1] may be an earlier argument
+ * when it sits inside a cluster such as -zq. */
+static int option_error(char **argv, const char *shortopts)
+{
+    if (optopt == 0)
+        return usage_error("unknown option '%s'", argv[optind - 1]);
+    if (optopt >= 256 || strchr(shortopts, optopt))
+        return usage_error("option '%s' does not take a value", argv[optind - 1]);
+    char opt[3] = {'-', (char)optopt, '\0'};
+    return usage_error("unknown option '%s'", opt);
+}
+
+/* Parses a whole string as a number (strtod syntax, so also inf and nan, which let a user
+ * see how a non-finite leaf spreads). A finite number too large for a double is refused, as
+ * the model language refuses it, rather than silently becoming infinity. */
 static bool parse_double(const char *s, double *v)
 {
-    if (!*s)
+    if (!*s || isspace((unsigned char)*s))
         return false;
     char *end;
     errno = 0;
     *v = strtod(s, &end);
-    return *end == '\0';
+    return *end == '\0' && !(errno == ERANGE && isinf(*v));
 }
 
 static bool parse_uint(const char *s, unsigned long long max, unsigned long long *v)
@@ -130,8 +148,9 @@ static int run_gen(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     optind = 2;
+    opterr = 0; /* we print our own messages, in our format */
     int c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'a':
             if (!gen_parse_act(optarg, &act))
@@ -141,11 +160,16 @@ static int run_gen(int argc, char **argv)
             if (!parse_uint(optarg, UINT64_MAX, &seed))
                 return usage_error("--seed needs a non-negative integer, got '%s'", optarg);
             break;
-        case 'h':
-            printf(USAGE, "dot,json");
+        case 'h': {
+            char deflist[64];
+            default_formats(deflist, sizeof deflist);
+            printf(USAGE, deflist);
             return 0;
+        }
+        case ':':
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
-            return ERR_USAGE;
+            return option_error(argv, "h");
         }
     }
     if (optind != argc - 1)
@@ -239,8 +263,10 @@ static bool read_model(const char *path, Source *src, Err *err)
     return true;
 }
 
-/* The output stem: the model's file name without directories and without ".grad", with
- * anything outside [A-Za-z0-9_.-] replaced so the outputs stay inside the output directory. */
+/* The output stem: the model's file name without directories and without its extension
+ * (".grad", or whatever the file is called: model.txt gives model), with anything outside
+ * [A-Za-z0-9_.-] replaced so the outputs stay inside the output directory. A leading dot is
+ * not an extension (.hidden stays .hidden, then becomes _.hidden). */
 static char *model_stem(const char *path)
 {
     if (strcmp(path, "-") == 0)
@@ -248,8 +274,9 @@ static char *model_stem(const char *path)
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     size_t n = strlen(base);
-    if (n > 5 && strcmp(base + n - 5, ".grad") == 0)
-        n -= 5;
+    const char *dot = strrchr(base, '.');
+    if (dot && dot > base)
+        n = (size_t)(dot - base);
     if (n > 200)
         n = 200;
     char *s = malloc(n + 2);
@@ -510,7 +537,13 @@ int main(int argc, char **argv)
     opterr = 0; /* we print our own messages */
     while ((c = getopt_long(argc, argv, ":o:f:qvh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'o': o.out_dir = optarg; break;
+        case 'o':
+            if (!*optarg) {
+                rc = usage_error("%s", "-o needs a directory name, got an empty one");
+                goto out;
+            }
+            o.out_dir = optarg;
+            break;
         case 'f': o.formats = optarg; break;
         case OPT_STEPS: o.steps = true; break;
         case OPT_CHECK: o.check = true; break;
@@ -569,7 +602,7 @@ int main(int argc, char **argv)
             rc = usage_error("option '%s' needs a value", argv[optind - 1]);
             goto out;
         default:
-            rc = usage_error("unknown option '%s'", argv[optind - 1]);
+            rc = option_error(argv, "oqvfh");
             goto out;
         }
     }

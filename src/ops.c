@@ -56,9 +56,24 @@ static void d_log(const double *a, double y, double *d) { (void)y; d[0] = 1.0 / 
 static double f_sqrt(const double *a) { return sqrt(a[0]); }
 static void d_sqrt(const double *a, double y, double *d) { (void)a; d[0] = 1.0 / (2.0 * y); }
 static double f_tanh(const double *a) { return tanh(a[0]); }
-static void d_tanh(const double *a, double y, double *d) { (void)a; d[0] = 1 - y * y; }
+static void d_tanh(const double *a, double y, double *d)
+{
+    /* 1 - tanh²(a) = sech²(a) = 4e^(-2|a|) / (1 + e^(-2|a|))²: the same number, but 1 - y·y
+     * cancels to 0 once |a| > ~19 (tanh rounds to ±1), and the gradient-flow chart needs
+     * these tiny factors with their relative precision (e.g. 3.5e-26 at a = 30) */
+    (void)y;
+    double e = exp(-2 * fabs(a[0]));
+    d[0] = 4 * e / ((1 + e) * (1 + e));
+}
 static double f_sigmoid(const double *a) { return sigmoid(a[0]); }
-static void d_sigmoid(const double *a, double y, double *d) { (void)a; d[0] = y * (1 - y); }
+static void d_sigmoid(const double *a, double y, double *d)
+{
+    /* σ(a)(1 - σ(a)) = e^(-|a|) / (1 + e^(-|a|))²: 1 - y loses the relative precision of the
+     * result for large positive a (y rounds towards 1); this form keeps it on both sides */
+    (void)y;
+    double e = exp(-fabs(a[0]));
+    d[0] = e / ((1 + e) * (1 + e));
+}
 static double f_relu(const double *a) { return a[0] > 0 ? a[0] : isnan(a[0]) ? a[0] : 0.0; }
 static void d_relu(const double *a, double y, double *d) { (void)y; d[0] = a[0] > 0 ? 1 : 0; }
 static double f_abs(const double *a) { return fabs(a[0]); }
@@ -139,7 +154,9 @@ Op op_function(const char *name, unsigned len)
 const char *op_suggest_function(const char *name, unsigned len)
 {
     const char *best = NULL;
-    size_t best_d = 3;
+    /* two edits for names of 4 bytes or more, one for shorter ones: with two, every 3-letter
+     * word is "near" a 3-letter function ('foo' would suggest 'pow') */
+    size_t best_d = len > 3 ? 3 : 2;
     for (int i = 0; i < OP_COUNT; i++) {
         if (OPS[i].infix && i != OP_POW)
             continue;

@@ -35,7 +35,8 @@ const OpInfo *op_info(Op op);
 /* The operator called `name` as a function in the model language (sin, pow, max, ...),
  * or OP_COUNT if there is none. Infix-only operators (add, mul, ...) are not functions. */
 Op op_function(const char *name, unsigned len);
-/* Nearest function name within edit distance 2 of name[0..len), or NULL. For did-you-mean. */
+/* Nearest function name within edit distance 2 of name[0..len) (1 for names of 3 bytes or
+ * fewer), or NULL. For did-you-mean. */
 const char *op_suggest_function(const char *name, unsigned len);
 
 /* Convenience: evaluate and differentiate. */

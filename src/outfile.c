@@ -114,6 +114,13 @@ bool outfile_write_all(OutSet *set, const char *path, const void *data, size_t l
 
 bool outfile_commit(OutSet *set, Err *err)
 {
+    /* rename(2) fails when the destination is a directory. Find that before renaming anything,
+     * so such a failure leaves every old output in place instead of a mix of old and new. */
+    for (size_t i = 0; i < set->n; i++) {
+        struct stat st;
+        if (lstat(set->files[i].path, &st) == 0 && S_ISDIR(st.st_mode))
+            return err_set(err, ERR_IO, "cannot write '%s': it is a directory", set->files[i].path);
+    }
     for (size_t i = 0; i < set->n; i++) {
         OutFile *o = &set->files[i];
         if (rename(o->tmp, o->path) != 0) {

@@ -3,6 +3,7 @@
 #include "parse.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lex.h"
@@ -27,6 +28,21 @@ typedef struct Val {
 static const char *tok_text(const Parser *p) { return p->src->text + p->tok.span.off; }
 
 static bool advance(Parser *p) { return lex_next(&p->lx, &p->tok, p->err); }
+
+/* The token after the current one, without consuming anything. */
+static bool peek(const Parser *p, Token *next)
+{
+    Lexer save = p->lx;
+    return lex_next(&save, next, p->err);
+}
+
+static bool is_keyword(TokKind k) { return k >= TOK_MODEL && k <= TOK_LOSS; }
+
+static bool keyword_as_name(Parser *p)
+{
+    return err_at(p->err, p->tok.span, "'%.*s' is a keyword and cannot be used as a name", (int)p->tok.span.len,
+                  tok_text(p));
+}
 
 /* The smallest span covering both a and b, in either order. */
 static Span join(Span a, Span b)
@@ -97,6 +113,11 @@ static const char *suggest_name(const Graph *g, const char *name, size_t len)
     return best;
 }
 
+/* The infix operators under their trace names, which users try to call: add(a, b). */
+static const struct { Op op; const char *form; } INFIX_FORMS[] = {
+    {OP_ADD, "a + b"}, {OP_SUB, "a - b"}, {OP_MUL, "a * b"}, {OP_DIV, "a / b"}, {OP_NEG, "-a"},
+};
+
 static bool expr(Parser *p, Val *out);
 
 /* call := IDENT '(' expr { ',' expr } ')' — the IDENT is the current token */
@@ -108,6 +129,14 @@ static bool call(Parser *p, Val *out)
     if (op == OP_COUNT) {
         if (graph_lookup(p->g, nm, name.len) != UINT32_MAX)
             return err_at(p->err, name, "'%.*s' is a value, not a function", (int)name.len, nm);
+        for (size_t i = 0; i < sizeof INFIX_FORMS / sizeof INFIX_FORMS[0]; i++) {
+            const char *opname = op_info(INFIX_FORMS[i].op)->name;
+            if (strlen(opname) == name.len && memcmp(opname, nm, name.len) == 0) {
+                err_at(p->err, name, "unknown function '%.*s'", (int)name.len, nm);
+                err_hint(p->err, "%s is an operator: write %s", opname, INFIX_FORMS[i].form);
+                return false;
+            }
+        }
         const char *s = op_suggest_function(nm, name.len);
         if (s)
             return err_at(p->err, name, "unknown function '%.*s' (did you mean '%s'?)", (int)name.len, nm, s);
@@ -115,7 +144,8 @@ static bool call(Parser *p, Val *out)
         err_hint(p->err, "functions: sin cos tan exp log sqrt tanh sigmoid relu abs softplus pow max min");
         return false;
     }
-    if (!advance(p) || !advance(p)) /* name, '(' */
+    /* a call is a level of nesting like '(': sin(sin(sin(... recurses once per call */
+    if (!enter(p) || !advance(p) || !advance(p)) /* name, '(' */
         return false;
     Val v[OP_MAX_ARITY + 1];
     int n = 0;
@@ -141,6 +171,7 @@ static bool call(Parser *p, Val *out)
     if (!make_op(p, op, v, name, out))
         return false;
     out->span = join(name, close);
+    p->depth--;
     return true;
 }
 
@@ -155,9 +186,8 @@ static bool primary(Parser *p, Val *out)
     case TOK_IDENT: {
         const char *nm = tok_text(p);
         /* peek: a '(' right after the name makes it a call */
-        Lexer save = p->lx;
         Token next;
-        if (!lex_next(&save, &next, p->err))
+        if (!peek(p, &next))
             return false;
         if (next.kind == TOK_LPAREN)
             return call(p, out);
@@ -178,9 +208,12 @@ static bool primary(Parser *p, Val *out)
         if (!enter(p) || !advance(p) || !expr(p, out))
             return false;
         Span close = p->tok.span;
-        if (p->tok.kind != TOK_RPAREN)
-            return err_at(p->err, p->tok.span, "expected ')' to close the '(' at column %u",
-                          t.span.off - p->lx.line_start + 1);
+        if (p->tok.kind != TOK_RPAREN) {
+            /* not lx.line_start: after an end-of-line token the lexer is on the next line */
+            uint32_t line, col;
+            source_line_col(p->src, t.span.off, &line, &col);
+            return err_at(p->err, p->tok.span, "expected ')' to close the '(' at column %u", col);
+        }
         if (!advance(p))
             return false;
         out->span = join(t.span, close);
@@ -191,9 +224,8 @@ static bool primary(Parser *p, Val *out)
     case TOK_EOF:
         return err_at(p->err, t.span, "expected an expression before %s", lex_kind_name(t.kind));
     default:
-        if (t.kind >= TOK_MODEL && t.kind <= TOK_LOSS)
-            return err_at(p->err, t.span, "'%.*s' is a keyword and cannot be used as a name", (int)t.span.len,
-                          tok_text(p));
+        if (is_keyword(t.kind))
+            return keyword_as_name(p);
         return err_at(p->err, t.span, "expected an expression, found '%.*s'", (int)t.span.len, tok_text(p));
     }
 }
@@ -273,8 +305,8 @@ static bool end_of_statement(Parser *p)
 static bool new_name(Parser *p, const char *what)
 {
     Token t = p->tok;
-    if (t.kind >= TOK_MODEL && t.kind <= TOK_LOSS)
-        return err_at(p->err, t.span, "'%.*s' is a keyword and cannot be used as a name", (int)t.span.len, tok_text(p));
+    if (is_keyword(t.kind))
+        return keyword_as_name(p);
     if (t.kind != TOK_IDENT)
         return expect(p, TOK_IDENT, what);
     const char *nm = tok_text(p);
@@ -354,10 +386,21 @@ static bool assignment(Parser *p, uint32_t *last)
     if (!expr(p, &v) || !end_of_statement(p))
         return false;
     if (v.is_lit) {
-        char num[32];
-        snprintf(num, sizeof num, "%.17g", v.lit);
         err_at(p->err, v.span, "'%.*s' has a constant value; an assignment needs an operation on a node",
                (int)name.span.len, nm);
+        if (!isfinite(v.lit)) { /* `const k = inf` would not parse: inf is a name */
+            err_hint(p->err, "its value is %s, not a finite number a const leaf could hold",
+                     isnan(v.lit) ? "NaN" : v.lit > 0 ? "infinite" : "-infinite");
+            return false;
+        }
+        /* the shortest form that reads back as the same double: 2*0.1 suggests 0.2, not
+         * 0.20000000000000001 */
+        char num[32];
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(num, sizeof num, "%.*g", prec, v.lit);
+            if (strtod(num, NULL) == v.lit)
+                break;
+        }
         err_hint(p->err, "declare a constant leaf instead: const %.*s = %s", (int)name.span.len, nm, num);
         return false;
     }
@@ -378,6 +421,14 @@ static bool assignment(Parser *p, uint32_t *last)
 /* statement := 'model' STRING | leaf | assignment */
 static bool statement(Parser *p, bool *have_title, uint32_t *last)
 {
+    if (is_keyword(p->tok.kind)) {
+        /* `loss = ...`, `input = 3`: the user meant a name, not the statement keyword */
+        Token next;
+        if (!peek(p, &next))
+            return false;
+        if (next.kind == TOK_EQ)
+            return keyword_as_name(p);
+    }
     switch (p->tok.kind) {
     case TOK_MODEL: {
         Span kw = p->tok.span;

@@ -376,6 +376,13 @@ static bool pdfdraw_same_rgb(Rgba a, Rgba b)
     return a.r == b.r && a.g == b.g && a.b == b.b;
 }
 
+/* Keeps the first libharu failure; drawing stops at the end of the current op. */
+static void pdfdraw_check(DrawState *s, HPDF_STATUS rc)
+{
+    if (rc != HPDF_OK && s->st == HPDF_OK)
+        s->st = rc;
+}
+
 /* Sets the page's constant alpha for strokes and fills (255 = opaque) through a cached
  * ExtGState. */
 static void pdfdraw_set_alpha(DrawState *s, unsigned astroke, unsigned afill)
@@ -389,37 +396,29 @@ static void pdfdraw_set_alpha(DrawState *s, unsigned astroke, unsigned afill)
     if (!gs) {
         gs = HPDF_CreateExtGState(s->pdf);
         if (!gs) {
-            s->st = s->st ? s->st : HPDF_GetError(s->pdf);
+            pdfdraw_check(s, HPDF_GetError(s->pdf));
             return;
         }
-        if (HPDF_ExtGState_SetAlphaStroke(gs, (HPDF_REAL)(astroke / 255.0)) != HPDF_OK ||
-            HPDF_ExtGState_SetAlphaFill(gs, (HPDF_REAL)(afill / 255.0)) != HPDF_OK) {
-            s->st = s->st ? s->st : HPDF_GetError(s->pdf);
+        pdfdraw_check(s, HPDF_ExtGState_SetAlphaStroke(gs, (HPDF_REAL)(astroke / 255.0)));
+        pdfdraw_check(s, HPDF_ExtGState_SetAlphaFill(gs, (HPDF_REAL)(afill / 255.0)));
+        if (s->st != HPDF_OK)
             return;
-        }
         /* Beyond the cache a pair costs one more small object per use; graphs with more than
          * 16 distinct translucent colour pairs are not gradviz's. */
         if (s->nalpha < PDFDRAW_ALPHA_CACHE)
             s->alpha[s->nalpha++] = (AlphaState){astroke, afill, gs};
     }
-    HPDF_STATUS rc = HPDF_Page_SetExtGState(s->page, gs);
-    if (rc != HPDF_OK && !s->st)
-        s->st = rc;
+    pdfdraw_check(s, HPDF_Page_SetExtGState(s->page, gs));
     s->applied_astroke = astroke;
     s->applied_afill = afill;
-}
-
-static void pdfdraw_check(DrawState *s, HPDF_STATUS rc)
-{
-    if (rc != HPDF_OK && s->st == HPDF_OK)
-        s->st = rc;
 }
 
 static void pdfdraw_set_fill_rgb(DrawState *s, Rgba c)
 {
     if (s->have_fill_rgb && pdfdraw_same_rgb(c, s->applied_fill))
         return;
-    pdfdraw_check(s, HPDF_Page_SetRGBFill(s->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b));
+    pdfdraw_check(s, HPDF_Page_SetRGBFill(s->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g,
+                                          (HPDF_REAL)c.b));
     s->applied_fill = c;
     s->have_fill_rgb = true;
 }
@@ -428,7 +427,8 @@ static void pdfdraw_set_stroke_rgb(DrawState *s, Rgba c)
 {
     if (s->have_stroke_rgb && pdfdraw_same_rgb(c, s->applied_stroke))
         return;
-    pdfdraw_check(s, HPDF_Page_SetRGBStroke(s->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b));
+    pdfdraw_check(s, HPDF_Page_SetRGBStroke(s->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g,
+                                            (HPDF_REAL)c.b));
     s->applied_stroke = c;
     s->have_stroke_rgb = true;
 }
@@ -521,9 +521,10 @@ static void pdfdraw_draw_poly(DrawState *s, const xdot_polyline *pl, bool filled
         pdfdraw_end_shape(s, p, true);
         return;
     }
-    pdfdraw_check(s, HPDF_Page_MoveTo(s->page, (HPDF_REAL)pl->pts[0].x, (HPDF_REAL)pl->pts[0].y));
+    const xdot_point *q = pl->pts;
+    pdfdraw_check(s, HPDF_Page_MoveTo(s->page, (HPDF_REAL)q[0].x, (HPDF_REAL)q[0].y));
     for (int i = 1; i < pl->cnt; i++)
-        pdfdraw_check(s, HPDF_Page_LineTo(s->page, (HPDF_REAL)pl->pts[i].x, (HPDF_REAL)pl->pts[i].y));
+        pdfdraw_check(s, HPDF_Page_LineTo(s->page, (HPDF_REAL)q[i].x, (HPDF_REAL)q[i].y));
     pdfdraw_end_shape(s, p, closed);
 }
 
@@ -578,7 +579,6 @@ static void pdfdraw_set_font(FontState *fs, const xdot_font *f)
     fs->bold_name = strstr(lower, "bold") != NULL;
     fs->italic_name = strstr(lower, "italic") != NULL || strstr(lower, "oblique") != NULL;
 }
-
 
 /* The face for the current font state, and whether bold must be faked (no bold face loaded). */
 static HPDF_Font pdfdraw_pick_font(const DrawState *s, const FontState *f, bool *fake_bold)
@@ -886,8 +886,26 @@ static bool pdfdraw_replay_view(DrawState *s, Agraph_t *g)
     return ok;
 }
 
+bool pdfdraw_node_pos(Agraph_t *g, Agnode_t *n, double *x, double *y)
+{
+    double bb[4], px, py, nx, ny;
+    const char *pos = pdfdraw_get_attr(n, "pos");
+    if (!pdfdraw_read_bb(g, bb) || !pos || sscanf(pos, "%lf,%lf", &nx, &ny) != 2)
+        return false;
+    pdfdraw_read_pad(g, &px, &py);
+    *x = nx - bb[0] + px;
+    *y = ny - bb[1] + py;
+    return true;
+}
+
 bool pdfdraw_graph(HPDF_Doc pdf, HPDF_Page page, const PdfFonts *fonts, Agraph_t *g,
                    const PdfBox *box, PdfBox *drawn, Err *err)
+{
+    return pdfdraw_graph_region(pdf, page, fonts, g, NULL, box, drawn, err);
+}
+
+bool pdfdraw_graph_region(HPDF_Doc pdf, HPDF_Page page, const PdfFonts *fonts, Agraph_t *g,
+                          const PdfBox *region, const PdfBox *box, PdfBox *drawn, Err *err)
 {
     double bb[4], px, py;
     if (!fonts || !fonts->regular)
@@ -896,11 +914,15 @@ bool pdfdraw_graph(HPDF_Doc pdf, HPDF_Page page, const PdfFonts *fonts, Agraph_t
         return err_set(err, ERR_IO, "the graph has no Graphviz layout to draw (no bb)");
     pdfdraw_read_pad(g, &px, &py);
     double gw = bb[2] - bb[0] + 2 * px, gh = bb[3] - bb[1] + 2 * py;
-    if (gw <= 0 || gh <= 0 || box->w <= 0 || box->h <= 0)
-        return err_set(err, ERR_IO, "nothing to draw: empty graph or box");
-    double scale = fmin(box->w / gw, box->h / gh);
-    PdfBox out = {box->x + (box->w - gw * scale) / 2, box->y + (box->h - gh * scale) / 2,
-                  gw * scale, gh * scale};
+    PdfBox whole = {0, 0, gw, gh};
+    if (!region)
+        region = &whole;
+    if (gw <= 0 || gh <= 0 || region->w <= 0 || region->h <= 0 || box->w <= 0 || box->h <= 0)
+        return err_set(err, ERR_IO, "nothing to draw: empty graph, region or box");
+    double scale = fmin(box->w / region->w, box->h / region->h);
+    PdfBox out = {box->x + (box->w - region->w * scale) / 2,
+                  box->y + (box->h - region->h * scale) / 2, region->w * scale,
+                  region->h * scale};
     if (drawn)
         *drawn = out;
 
@@ -922,11 +944,12 @@ bool pdfdraw_graph(HPDF_Doc pdf, HPDF_Page page, const PdfFonts *fonts, Agraph_t
                                           (HPDF_REAL)out.w, (HPDF_REAL)out.h));
     pdfdraw_check(&s, HPDF_Page_Clip(page));
     pdfdraw_check(&s, HPDF_Page_EndPath(page));
-    /* Graph points -> page points: scale, then move the padded bounding box's corner onto the
-     * drawing's corner. No flip: xdot's y points up like PDF's. */
+    /* Graph points -> page points: scale, then move the region's corner (in drawing
+     * coordinates, which start at the padded bounding box's corner) onto the drawing's corner.
+     * No flip: xdot's y points up like PDF's. */
     pdfdraw_check(&s, HPDF_Page_Concat(page, (HPDF_REAL)scale, 0, 0, (HPDF_REAL)scale,
-                                       (HPDF_REAL)(out.x - (bb[0] - px) * scale),
-                                       (HPDF_REAL)(out.y - (bb[1] - py) * scale)));
+                                       (HPDF_REAL)(out.x - (bb[0] - px + region->x) * scale),
+                                       (HPDF_REAL)(out.y - (bb[1] - py + region->y) * scale)));
     if (s.st != HPDF_OK) {
         HPDF_Page_GRestore(page);
         return err_set(err, ERR_IO, "libharu failed drawing the graph (error 0x%04lX)",

@@ -6,9 +6,9 @@
  * DejaVu fonts; xdot and PDF both have y pointing up, so the drawing is only scaled and moved.
  *
  * Text is set in the fonts passed in, which must be loaded as UTF-8 TrueType fonts (see
- * pdfdraw_load_fonts) so that ∂ σ Σ × · − ² render. Graphviz must have measured its labels with
- * the same face (fontname="DejaVu Sans"); text that comes out wider than Graphviz measured is
- * narrowed to Graphviz's width so it stays inside its box. */
+ * pdfdraw_load_fonts) so that ∂ σ Σ × · − ² render. Graphviz must have measured its labels
+ * with the same face (fontname="DejaVu Sans"); text that comes out wider than Graphviz measured
+ * is narrowed to Graphviz's width so it stays inside its box. */
 #ifndef GRADVIZ_PDFDRAW_H
 #define GRADVIZ_PDFDRAW_H
 
@@ -54,5 +54,16 @@ bool pdfdraw_graph_size(Agraph_t *g, double *w, double *h);
  * drawn in their first colour. */
 bool pdfdraw_graph(HPDF_Doc pdf, HPDF_Page page, const PdfFonts *fonts, Agraph_t *g,
                    const PdfBox *box, PdfBox *drawn, Err *err);
+
+/* Like pdfdraw_graph, but draws only `region` of the drawing (in drawing coordinates: points,
+ * origin at the bottom left of the padded drawing whose size pdfdraw_graph_size gives; NULL is
+ * the whole drawing), scaled to fit `box` and clipped to it. For tiling a big graph over
+ * several pages and for close-ups; parts of the region outside the drawing stay blank. */
+bool pdfdraw_graph_region(HPDF_Doc pdf, HPDF_Page page, const PdfFonts *fonts, Agraph_t *g,
+                          const PdfBox *region, const PdfBox *box, PdfBox *drawn, Err *err);
+
+/* The centre of node n of the laid-out graph g, in drawing coordinates (see
+ * pdfdraw_graph_region). Returns false if g or n has no layout. */
+bool pdfdraw_node_pos(Agraph_t *g, Agnode_t *n, double *x, double *y);
 
 #endif

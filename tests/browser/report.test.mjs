@@ -1,0 +1,346 @@
+#!/usr/bin/env node
+// Browser test of the HTML report (issue 4), in Debian's Chromium through playwright-core.
+//
+//   node tests/browser/report.test.mjs [--shots DIR] [--chromium PATH] REPORT.html [TRACE.json] ...
+//
+// Each REPORT.html is loaded from file:// and checked against the JSON trace embedded in it
+// (<script id="trace">); if a .json follows it on the command line, or a file with the same stem
+// and .json sits next to it (out/neuron/neuron.json), the embedded trace must equal it. Checks:
+// no console errors; clicking Next k times highlights the node of backward[k-1] (the page opens
+// before the backward pass) and shows each gradient formatted as the trace says, "?" for those
+// not known yet; a fan-out sum appears exactly when its last term arrives; the title renders as
+// text; keys, toggles, details, and that label links never navigate. --shots DIR writes
+// screenshots (light and dark, several steps). Prints one line per check and, last,
+// "N passed, N failed"; exits 1 if any check failed, 2 on a usage error.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+let shots = null;
+let chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const reports = [];
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i];
+  if (a === '--shots') shots = resolve(argv[++i]);
+  else if (a === '--chromium') chromiumPath = argv[++i];
+  else if (a.endsWith('.json') && reports.length) reports[reports.length - 1].json = resolve(a);
+  else if (a.endsWith('.html')) reports.push({ html: resolve(a), json: null });
+  else { console.error(`report.test: unexpected argument '${a}'`); process.exit(2); }
+}
+if (!reports.length) {
+  console.error('usage: node report.test.mjs [--shots DIR] [--chromium PATH] REPORT.html [TRACE.json] ...');
+  process.exit(2);
+}
+for (const r of reports) {
+  if (!existsSync(r.html)) { console.error(`report.test: no such file ${r.html}`); process.exit(2); }
+  if (!r.json) {
+    const sib = r.html.replace(/\.html$/, '.json');
+    if (existsSync(sib)) r.json = sib;
+  }
+}
+
+let passed = 0, failed = 0;
+function check(ok, what, detail) {
+  if (ok) { passed++; console.log(`ok   ${what}`); }
+  else { failed++; console.log(`FAIL ${what}${detail ? ': ' + detail : ''}`); }
+  return ok;
+}
+
+// Expected step semantics, computed from the trace alone (independently of the page).
+function model(trace) {
+  const nodes = new Map(trace.nodes.map((n) => [n.id, n]));
+  const edges = new Map(trace.edges.map((e) => [e.id, e]));
+  const stepOf = new Map(trace.backward.map((b, i) => [b.node, i]));
+  const primary = trace.outputs[0];
+  const ready = (id) => {
+    const n = nodes.get(id);
+    if (n.kind === 'const') return null;
+    if (id === primary) return 0;
+    let r = -Infinity;
+    for (const e of trace.edges) if (e.from === id && stepOf.has(e.to)) r = Math.max(r, stepOf.get(e.to));
+    return r; // -Infinity: the output does not depend on it (gradient 0, shown from the start)
+  };
+  const edgeStep = (e) => (nodes.get(e.from).kind === 'const' ? null : stepOf.has(e.to) ? stepOf.get(e.to) : -Infinity);
+  return { nodes, edges, stepOf, primary, ready, edgeStep };
+}
+
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+try {
+  let fmtChecked = false;
+  const shotStems = new Set();
+  for (const r of reports) {
+    try {
+      await testReport(r);
+    } catch (err) {
+      check(false, `${basename(r.html)}: test ran to the end`, String(err && err.message ? err.message.split('\n')[0] : err));
+    }
+  }
+  async function testReport(r) {
+    const name = basename(r.html);
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    // No network at all: the report must be self-contained.
+    const requests = [];
+    await context.route('**/*', (route) => {
+      const u = route.request().url();
+      if (u.startsWith('file:') || u.startsWith('data:')) return route.continue();
+      requests.push(u);
+      return route.abort();
+    });
+    const page = await context.newPage();
+    const errors = [], dialogs = [];
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`); });
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+    const url = pathToFileURL(r.html).href;
+    await page.goto(url);
+    await page.waitForFunction(() => window.gradviz !== undefined, null, { timeout: 5000 }).catch(() => {});
+
+    const trace = await page.evaluate(() => JSON.parse(document.getElementById('trace').textContent));
+    if (r.json) check(isDeepStrictEqual(trace, JSON.parse(readFileSync(r.json, 'utf8'))), `${name}: embedded trace equals ${basename(r.json)}`);
+    check(await page.evaluate(() => window.gradviz !== undefined), `${name}: script ran`);
+    const M = model(trace);
+    const N = trace.backward.length;
+    const P = await page.evaluate(() => window.gradviz.precision);
+
+    // The page's formatter against C's printf (cases computed with Python's '%', which is C's).
+    const casesFile = join(here, 'fixture', 'fmt_cases.json');
+    if (!fmtChecked && existsSync(casesFile)) {
+      fmtChecked = true;
+      const cases = JSON.parse(readFileSync(casesFile, 'utf8'));
+      const bad = await page.evaluate((cs) => cs.filter(([v, p, want]) => window.gradviz.fmt(v, p) !== want)
+        .map(([v, p, want]) => `${v} %.${p}g: got ${window.gradviz.fmt(v, p)} want ${want}`), cases);
+      check(bad.length === 0, `formatter matches C's %.*g on ${cases.length} cases`, bad.slice(0, 5).join('; '));
+    }
+    const fmt = (v) => page.evaluate(([x, p]) => window.gradviz.fmt(x, p), [v, P]);
+    const fmtRec = async (v, rec) => (v === null ? ({ nan: 'NaN', inf: '∞', '-inf': '−∞' })[rec && rec.nonfinite] ?? '—' : fmt(v));
+
+    // Title: text, never markup.
+    const title = await page.evaluate(() => {
+      const h = document.querySelector('h1');
+      return { text: h.textContent, children: h.children.length, doc: document.title,
+        scripts: document.scripts.length, bodyB: document.querySelectorAll('h1 b, title b').length };
+    });
+    if (typeof trace.model.title === 'string') {
+      check(title.text === trace.model.title && title.children === 0 && title.bodyB === 0,
+        `${name}: title renders as text`, JSON.stringify(title.text));
+      check(title.doc.startsWith(trace.model.title), `${name}: <title> is the model title`, JSON.stringify(title.doc));
+    }
+    check(title.scripts === 3, `${name}: no injected <script> (3 expected)`, String(title.scripts));
+
+    // One round trip per step: the highlighted ids, the panel text and every label cell's text
+    // (the last <text> of g#a_<n|e><ID>-<role>).
+    const snapshot = () => page.evaluate(() => {
+      const cells = {};
+      for (const g of document.querySelectorAll('#gv-graph g[id^="a_"]')) {
+        const t = g.querySelectorAll('text');
+        if (t.length) cells[g.id.slice(2)] = t[t.length - 1].textContent;
+      }
+      return {
+        active: Array.from(document.querySelectorAll('#gv-graph g.node.gv-active')).map((g) => g.id),
+        inEdges: Array.from(document.querySelectorAll('#gv-graph g.edge.gv-in')).map((g) => g.id).sort(),
+        explain: document.getElementById('gv-explain').textContent,
+        counter: document.getElementById('gv-counter').textContent,
+        step: window.gradviz.step,
+        cells,
+      };
+    });
+    // Every number the checks need, formatted once by the page's formatter (checked above
+    // against C's printf).
+    const fmtAll = await page.evaluate(([tr, p]) => {
+      const f = (v) => (typeof v === 'number' ? window.gradviz.fmt(v, p) : null);
+      return {
+        node: tr.nodes.map((n) => [n.id, f(n.grad)]),
+        value: tr.nodes.map((n) => [n.id, f(n.value)]),
+        edge: tr.edges.map((e) => [e.id, f(e.grad)]),
+      };
+    }, [trace, P]);
+    const NF = { nan: 'NaN', inf: '∞', '-inf': '−∞' };
+    const nf = (rec) => NF[rec && rec.nonfinite] ?? '—';
+    const nodeGradF = new Map(fmtAll.node.map(([id, t]) => [id, t ?? nf(M.nodes.get(id))]));
+    const nodeValF = new Map(fmtAll.value.map(([id, t]) => [id, t ?? nf(M.nodes.get(id))]));
+    const edgeGradF = new Map(fmtAll.edge.map(([id, t]) => [id, t ?? nf(M.edges.get(id))]));
+
+    const s0 = await snapshot();
+    const cell0 = (cid) => (cid in s0.cells ? s0.cells[cid] : null);
+    // The text of a fan-out node's sum over paths: its -sum cell, or its -grad cell when that
+    // reads "∂f/∂x = a + b = c" (two '= ').
+    const sumCell = (cell, id) => {
+      const t = cell(`n${id}-sum`);
+      if (t !== null) return t;
+      const g = cell(`n${id}-grad`);
+      return g !== null && g.split('= ').length >= 3 ? g : null;
+    };
+    const unknown0 = trace.nodes.filter((n) => M.ready(n.id) !== null && M.ready(n.id) >= 0 && `n${n.id}-grad` in s0.cells)
+      .filter((n) => !s0.cells[`n${n.id}-grad`].endsWith('?'));
+    check(s0.step === -1 && s0.active.length === 0 && unknown0.length === 0,
+      `${name}: opens before the backward pass, gradients '?'`, JSON.stringify(s0.active) + unknown0.map((n) => n.id));
+
+    const fanoutSeen = new Map();
+    for (let k = 1; k <= N; k++) {
+      await page.click('#gv-next');
+      const s = k - 1, b = trace.backward[s];
+      const snap = await snapshot();
+      const cell = (cid) => (cid in snap.cells ? snap.cells[cid] : null);
+      const why = [];
+      if (snap.step !== s) why.push(`step ${snap.step}`);
+      if (snap.active.length !== 1 || snap.active[0] !== `n${b.node}`) why.push(`active ${JSON.stringify(snap.active)} want n${b.node}`);
+      const wantIn = trace.edges.filter((e) => e.to === b.node).map((e) => `e${e.id}`).sort();
+      if (!isDeepStrictEqual(snap.inEdges, wantIn)) why.push(`in-edges ${snap.inEdges} want ${wantIn}`);
+      if (!snap.counter.includes(`${k} / ${N}`)) why.push(`counter '${snap.counter}'`);
+      const g = nodeGradF.get(b.node);
+      const shown = cell(`n${b.node}-grad`) ?? cell(`n${b.node}-sum`);
+      if (shown !== null && !shown.endsWith(g)) why.push(`active node shows '${shown}' want …${g}`);
+      if (!snap.explain.includes(g)) why.push(`panel lacks ${g}`);
+      for (const c of b.edges) {
+        if (c.grad === null) continue;
+        const want = edgeGradF.get(c.edge);
+        const t = cell(`e${c.edge}-grad`);
+        if (t !== null && !t.endsWith(want)) why.push(`edge e${c.edge} shows '${t}' want …${want}`);
+        if (!snap.explain.includes(want)) why.push(`panel lacks contribution ${want}`);
+      }
+      // Every node: known gradients formatted, the others '?'; every edge likewise.
+      for (const n of trace.nodes) {
+        const rdy = M.ready(n.id);
+        const t = cell(`n${n.id}-grad`);
+        if (rdy === null || t === null) continue;
+        if (rdy <= s) { if (!t.endsWith(nodeGradF.get(n.id))) why.push(`n${n.id} shows '${t}' want …${nodeGradF.get(n.id)}`); }
+        else if (!t.endsWith('?')) why.push(`n${n.id} shows '${t}' before step ${rdy + 1}`);
+        const v = cell(`n${n.id}-val`);
+        if (v !== null && !v.endsWith(nodeValF.get(n.id))) why.push(`n${n.id} value '${v}' want …${nodeValF.get(n.id)}`);
+      }
+      for (const e of trace.edges) {
+        const es = M.edgeStep(e), t = cell(`e${e.id}-grad`);
+        if (es === null || t === null) continue;
+        if (es <= s) { if (!t.endsWith(edgeGradF.get(e.id))) why.push(`e${e.id} shows '${t}' want …${edgeGradF.get(e.id)}`); }
+        else if (!t.endsWith('?')) why.push(`e${e.id} shows '${t}' before step ${es + 1}`);
+      }
+      // Fan-out sums: '?' until the last term arrives, then every term and the sum.
+      for (const f of trace.fanout) {
+        const t = sumCell(cell, f.node);
+        if (t === null || f.node === M.primary) continue;
+        const rdy = M.ready(f.node);
+        if (rdy <= s) {
+          const want = nodeGradF.get(f.node);
+          const terms = f.edges.map((eid) => edgeGradF.get(eid));
+          // "∂L/∂x = a + (−b) + c = s": every term in order, then the sum (separators and
+          // brackets are the drawing's choice).
+          let at = t.indexOf('= ') + 2, inOrder = at >= 2;
+          for (const x of terms) {
+            const k = inOrder ? t.indexOf(x, at) : -1;
+            if (k < 0) inOrder = false; else at = k + x.length;
+          }
+          if (!inOrder || !t.endsWith(' = ' + want)) why.push(`sum n${f.node} '${t}' want ${terms.join(' + ')} = ${want}`);
+          if (rdy === s) {
+            fanoutSeen.set(f.node, true);
+            if (!snap.explain.includes(want)) why.push(`panel lacks sum ${want}`);
+          }
+        } else if (!t.endsWith('?')) why.push(`sum n${f.node} '${t}' complete before step ${rdy + 1}`);
+      }
+      check(why.length === 0, `${name}: Next ×${k} → step ${k}/${N} highlights n${b.node}, gradient ${g}`, why.slice(0, 6).join('; '));
+    }
+    for (const f of trace.fanout) {
+      if (f.node === M.primary || M.ready(f.node) < 0) continue;
+      if (sumCell(cell0, f.node) === null) continue;
+      check(fanoutSeen.get(f.node) === true, `${name}: fan-out sum of n${f.node} appears when its last term arrives (step ${M.ready(f.node) + 1})`);
+    }
+
+    // Keyboard: Home, ArrowRight, End.
+    await page.focus('body');
+    await page.keyboard.press('Home');
+    const kh = await page.evaluate(() => window.gradviz.step);
+    await page.keyboard.press('ArrowRight');
+    const kr = await page.evaluate(() => window.gradviz.step);
+    await page.keyboard.press('End');
+    const ke = await page.evaluate(() => window.gradviz.step);
+    check(kh === -1 && kr === Math.min(0, N - 1) && ke === N - 1, `${name}: keys Home / → / End step`, `${kh} ${kr} ${ke}`);
+    await page.keyboard.press('ArrowLeft');
+    check(await page.evaluate(() => window.gradviz.step) === Math.max(-1, N - 2), `${name}: key ← steps back`);
+
+    // Label links never navigate.
+    const anyCell = await page.evaluate(() => {
+      const g = document.querySelector('#gv-graph g[id^="a_"][id$="-grad"] text, #gv-graph g[id^="a_"] text');
+      if (!g) return false;
+      g.dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true }));
+      return true;
+    });
+    if (anyCell) {
+      // A real click too, where the first cell can be brought into view.
+      await page.click('#gv-graph g[id^="a_"] text', { force: true, timeout: 3000 }).catch(() => {});
+    }
+    check(page.url() === url, `${name}: label cells do not navigate`, page.url());
+
+    // Toggles hide and show gradients on the drawing.
+    const vis = () => page.evaluate(() => {
+      const g = document.querySelector('#gv-graph g[id$="-grad"] text');
+      return g ? getComputedStyle(g).visibility : 'none';
+    });
+    await page.click('#gv-show-grad');
+    const hidden = await vis();
+    await page.click('#gv-show-grad');
+    const shownAgain = await vis();
+    check(hidden === 'hidden' && shownAgain === 'visible', `${name}: gradient toggle`, `${hidden} ${shownAgain}`);
+
+    // The values toggle hides the numbers of value cells (a name in the same cell stays).
+    const valVis = () => page.evaluate(() => {
+      const g = document.querySelector('#gv-graph g[id$="-val"]');
+      if (!g) return 'none';
+      const t = g.querySelectorAll('text');
+      return getComputedStyle(t[t.length - 1]).visibility;
+    });
+    await page.click('#gv-show-val');
+    const vHidden = await valVis();
+    await page.click('#gv-show-val');
+    const vShown = await valVis();
+    check((vHidden === 'hidden' && vShown === 'visible') || vHidden === 'none', `${name}: values toggle`, `${vHidden} ${vShown}`);
+
+    // Clicking a node shows its details.
+    const leaf = trace.nodes.find((n) => n.kind !== 'op') ?? trace.nodes[0];
+    await page.keyboard.press('Escape'); // the label-cell click above may have selected a node
+    await page.mouse.move(0, 0);
+    await page.click(`#gv-graph g#n${leaf.id}`, { force: true });
+    const det = await page.evaluate(() => document.getElementById('gv-details').textContent);
+    const lv = await fmtRec(leaf.value, leaf);
+    check(det.includes(leaf.name ?? '') && det.includes(lv) && det.includes(leaf.kind === 'op' ? 'operation' : leaf.kind),
+      `${name}: clicking node n${leaf.id} shows its details`, det.slice(0, 120));
+
+    // Screenshots.
+    if (shots) {
+      mkdirSync(shots, { recursive: true });
+      // Two reports with one name (fixture and engine neuron.html): prefix the directory.
+      let stem = name.replace(/\.html$/, '');
+      if (shotStems.has(stem)) stem = `${basename(dirname(r.html))}-${stem}`;
+      shotStems.add(stem);
+      await page.keyboard.press('Escape');
+      await page.evaluate(() => document.activeElement && document.activeElement.blur && document.activeElement.blur());
+      await page.mouse.move(0, 0);
+      const steps = [...new Set([-1, 0, Math.floor((N - 1) / 2), N - 1])].filter((x) => x < N);
+      for (const scheme of ['light', 'dark']) {
+        await page.emulateMedia({ colorScheme: scheme });
+        for (const st of steps) {
+          await page.evaluate((x) => window.gradviz.go(x), st);
+          const file = join(shots, `${stem}-${scheme}-step${st + 1}.png`);
+          await page.screenshot({ path: file, fullPage: true });
+        }
+      }
+      console.log(`     screenshots of ${name} in ${shots}`);
+    }
+
+    check(errors.length === 0, `${name}: no console errors`, errors.join(' | '));
+    check(dialogs.length === 0, `${name}: no dialogs (no script injection)`, dialogs.join(' | '));
+    check(requests.length === 0, `${name}: no network requests`, requests.join(' '));
+    await context.close();
+  }
+} finally {
+  await browser.close();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

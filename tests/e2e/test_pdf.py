@@ -1,0 +1,226 @@
+"""The PDF handout (issue 3): valid PDF, fonts embedded, every page renders, the text holds every
+node name and gradient as the labels format them, the page count follows the documented rule,
+the chain rule and fan-out sums are written out with independently computed numbers, --paper,
+metadata, and no PDF on a model error.
+
+Expected numbers come from the JSON trace where only their presence is checked (names,
+gradients: the trace itself is verified against closed forms in test_examples.py) and from
+Python's math module for the chain-rule lines."""
+import glob
+import math
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import ROOT, check, gen, run, tmpdir, write_model  # noqa: E402
+
+# Rows per table page (src/emit_pdf.c, file comment): floor((H - 60 - 48) / 14).
+SLOTS = {"a4": 52, "letter": 48}
+
+
+def tool(*args):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=120)
+
+
+def fmt(v, prec=4):
+    """A number as the labels write it: %.<prec>g with a true minus sign (fmt_num)."""
+    if v is None:
+        return None
+    if v == 0:
+        v = 0.0
+    return ("%.*g" % (prec, v)).replace("-", "\u2212")
+
+
+def pages_text(pdf):
+    """pdftotext output split into pages (pdftotext ends each page with a form feed)."""
+    p = tool("pdftotext", "-enc", "UTF-8", pdf, "-")
+    pages = p.stdout.split("\f")
+    if pages and pages[-1].strip() == "":
+        pages.pop()
+    return p.returncode, pages
+
+
+def page_count(pdf):
+    m = re.search(r"^Pages:\s+(\d+)", tool("pdfinfo", pdf).stdout, re.M)
+    return int(m.group(1)) if m else -1
+
+
+def page_sizes(pdf, n):
+    out = tool("pdfinfo", "-f", "1", "-l", str(n), pdf).stdout
+    return [(float(a), float(b)) for a, b in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", out)]
+
+
+def table_pages(doc, slots, with_check):
+    """The number of table pages, by the flow rule of src/emit_pdf.c's file comment."""
+    sections = [[1] * len(doc["nodes"])]
+    if doc["fanout"]:
+        sections.append([len(f["edges"]) + 1 for f in doc["fanout"]])
+    if with_check:
+        sections.append([1] * (1 + len(doc["check"]["wrt"])))
+    pages, slot = 0, None
+    for groups in sections:
+        if slot is not None and slot > 0:
+            slot += 1
+        if slot is None or slot + 4 > slots:
+            pages, slot = pages + 1, 0
+        slot += 3  # title and column header
+        for g in groups:
+            rows = [g] if g <= slots - 3 else [1] * g  # long groups flow row by row
+            for r in rows:
+                if slot + r > slots:
+                    pages, slot = pages + 1, 3
+                slot += r
+    return pages
+
+
+def render(model, *extra, out=None):
+    """Runs gradviz -f pdf,json; returns (process, trace, pdf path)."""
+    import json
+    out = out or tmpdir()
+    p = run("-q", "-f", "pdf,json", "-o", out, model, *extra)
+    stem = os.path.splitext(os.path.basename(model))[0]
+    doc = None
+    jpath = os.path.join(out, stem + ".json")
+    if os.path.exists(jpath):
+        with open(jpath, encoding="utf-8") as f:
+            doc = json.load(f)
+    return p, doc, os.path.join(out, stem + ".pdf")
+
+
+def check_pdf(label, model, *extra, paper="a4"):
+    """The checks every PDF must pass. Returns (trace, pages text) for further checks."""
+    steps = "--steps" in extra
+    with_check = "--check" in extra
+    p, doc, pdf = render(model, *extra)
+    if not check(f"{label}: gradviz writes the PDF", p.returncode in (0, 4) and doc and os.path.exists(pdf),
+                 p.stderr):
+        return None, []
+    q = tool("qpdf", "--check", pdf)
+    check(f"{label}: qpdf --check passes", q.returncode == 0, q.stdout + q.stderr)
+
+    f = tool("pdffonts", pdf)
+    emb = [ln for ln in f.stdout.splitlines() if "DejaVuSans" in ln]
+    check(f"{label}: DejaVu Sans embedded", emb and all(" yes " in ln for ln in emb), f.stdout)
+
+    n = page_count(pdf)
+    rc, pages = pages_text(pdf)
+    check(f"{label}: pdftotext reads every page", rc == 0 and len(pages) == n, f"{len(pages)} texts, {n} pages")
+    text = "\n".join(pages)
+
+    missing = [nd["name"] for nd in doc["nodes"] if nd["name"] and nd["name"] not in text]
+    check(f"{label}: every node name in the text", not missing, missing)
+    want = {fmt(nd["grad"]) for nd in doc["nodes"] if nd["kind"] != "const" and nd["grad"] is not None}
+    want |= {fmt(nd["value"]) for nd in doc["nodes"] if nd["value"] is not None}
+    missing = sorted(w for w in want if w not in text)
+    check(f"{label}: every gradient and value as the labels write it", not missing, missing)
+
+    # classify the pages: page 1, tiles ("Part X of the graph"), steps, tables
+    tiles = sum(1 for t in pages if re.search(r"^Part [A-Z]\d+ of the graph", t, re.M))
+    step_pages = [t for t in pages if re.search(r"Backward step \d+ of \d+", t)]
+    nsteps = len(doc["backward"]) if steps else 0
+    ntables = table_pages(doc, SLOTS[paper], with_check)
+    check(f"{label}: pages = 1 + {tiles} tiles + {nsteps} steps + {ntables} table pages",
+          n == 1 + tiles + nsteps + ntables, f"{n} pages")
+    check(f"{label}: one step page per backward step, in order",
+          [int(m) for t in step_pages for m in re.findall(r"Backward step (\d+) of", t)[:1]]
+          == list(range(1, nsteps + 1)), [t[:60] for t in step_pages])
+    tail = pages[n - ntables:] if ntables else []
+    check(f"{label}: the last {ntables} pages are tables",
+          ntables > 0 and all("Nodes: values and gradients" in t or "(continued)" in t or "Fan-out:" in t
+                              or "Gradient check" in t for t in tail), [t[:80] for t in tail])
+
+    d = tmpdir()
+    r = tool("pdftoppm", "-r", "12", "-png", pdf, os.path.join(d, "p"))
+    pngs = glob.glob(os.path.join(d, "p-*.png"))
+    check(f"{label}: pdftoppm renders all {n} pages", r.returncode == 0 and len(pngs) == n,
+          f"rc {r.returncode}, {len(pngs)} images; {r.stderr[-300:]}")
+    sizes = page_sizes(pdf, n)
+    want_size = {"a4": (595.276, 841.89), "letter": (612.0, 792.0)}[paper]
+    check(f"{label}: every page is {paper}",
+          len(sizes) == n and all(sorted(s) == sorted(want_size) for s in sizes), sizes[:4])
+    return doc, pages
+
+
+# ---- every example, with --steps ----
+for model in sorted(glob.glob(os.path.join(ROOT, "examples", "*.grad"))):
+    check_pdf(os.path.basename(model), model, "--steps")
+
+# ---- neuron: the chain rule written out, with numbers from closed forms ----
+neuron = os.path.join(ROOT, "examples", "neuron.grad")
+doc, pages = check_pdf("neuron --check", neuron, "--steps", "--check")
+if doc:
+    text = "\n".join(pages)
+    x1, x2, w1, w2, t = 0.5, 0.8, 0.3, -0.2, 0.7
+    z = w1 * x1 + w2 * x2
+    y = 1 / (1 + math.exp(-z))
+    dL_dy = 2 * (y - t)
+    dL_dz = dL_dy * y * (1 - y)
+    line = f"∂L/∂z = ∂L/∂y · ∂y/∂z = ({fmt(dL_dy)})({fmt(y * (1 - y))}) = {fmt(dL_dz)}"
+    check("neuron: step page writes out ∂L/∂z with numbers", any(line in pg for pg in pages), line)
+    check("neuron: the sigmoid rule is quoted", "∂σ(a)/∂a = σ(a)(1 − σ(a))" in text)
+    check("neuron: ∂L/∂w1 step", f"({fmt(dL_dz)})({fmt(x1)}) = {fmt(dL_dz * x1)}" in text)
+    check("neuron: const target gets no gradient", "target is a constant" in text)
+    check("neuron: check table", "Gradient check: passed" in text and text.count("pass") >= 4)
+    first = pages[0]
+    check("neuron: page 1 has title and legend", "Single sigmoid neuron" in first and "forward value" in first
+          and "local derivative" in first and "fan-out" in first, first[:300])
+
+# ---- fanout: at the step where x completes, the sum of its four terms ----
+fanout = os.path.join(ROOT, "examples", "fanout.grad")
+doc, pages = check_pdf("fanout --check", fanout, "--steps", "--check")
+if doc:
+    x, y = 1.5, -0.5
+    terms = [y, math.cos(x), x, x]  # out-edges in creation order: x*y, sin(x), x*x (a), x*x (b)
+    s = fmt(terms[0]) + "".join((" − " + fmt(-v)) if v < 0 else (" + " + fmt(v)) for v in terms[1:])
+    want = f"∂f/∂x = {s} = {fmt(sum(terms))}"
+    hits = [i for i, pg in enumerate(pages) if want in pg and "Backward step" in pg]
+    check("fanout: the step completing ∂f/∂x shows the sum of its terms", len(hits) == 1, want)
+    text = "\n".join(pages)
+    check("fanout: fan-out table sums over 4 paths", "sum over 4 paths" in text)
+    check("fanout: running sums of x", f"running sum {fmt(2 * x)}" in text)
+
+# ---- --paper letter, metadata ----
+p, doc, pdf = render(neuron, "--paper", "letter")
+if check("--paper letter writes the PDF", p.returncode == 0, p.stderr):
+    n = page_count(pdf)
+    sizes = page_sizes(pdf, n)
+    check("--paper letter: 612 x 792 pt pages", sizes and all(sorted(s) == [612.0, 792.0] for s in sizes), sizes)
+    check("--paper letter: page 1 is landscape for the wide neuron graph", sizes and sizes[0][0] > sizes[0][1], sizes)
+    info = tool("pdfinfo", pdf).stdout
+    check("metadata: title", re.search(r"^Title:\s+Single sigmoid neuron$", info, re.M), info)
+    check("metadata: creator", re.search(r"^Creator:\s+gradviz", info, re.M), info)
+    check("metadata: subject names the model", re.search(r"^Subject:.*neuron\.grad", info, re.M), info)
+
+# --rankdir TB makes the drawing tall: portrait page 1
+p, doc, pdf = render(neuron, "--rankdir", "TB")
+if check("--rankdir TB writes the PDF", p.returncode == 0, p.stderr):
+    sizes = page_sizes(pdf, 1)
+    check("--rankdir TB: page 1 is portrait", sizes and sizes[0][0] < sizes[0][1], sizes)
+
+# ---- a graph too big for one readable page is tiled; tables continue over pages ----
+mlp = write_model(gen("mlp", "2,3,1", "--seed", "3"), "mlp231.grad")
+doc, pages = check_pdf("gen mlp 2,3,1", mlp)
+if doc:
+    check("mlp: page 1 says the overview is too small and tiles it", "too small to read" in pages[0]
+          and any(re.search(r"^Part A1 of the graph", pg, re.M) for pg in pages), pages[0][-400:])
+
+big = write_model(gen("mlp", "3,6,1", "--seed", "2"), "mlp361.grad")
+doc, pages = check_pdf("gen mlp 3,6,1 letter", big, "--paper", "letter", paper="letter")
+if doc:
+    check("mlp 3,6,1: node table continues on a second page",
+          table_pages(doc, SLOTS["letter"], False) >= 2 and any("(continued)" in pg for pg in pages))
+
+# ---- errors: no PDF, no temporary left behind ----
+bad = write_model("input x = 1\ny = sigmod(x)\n", "bad.grad")
+out = tmpdir()
+p = run("-q", "-f", "pdf", "-o", out, bad)
+check("model error: exit 1", p.returncode == 1, p.stderr)
+check("model error: no PDF written", os.listdir(out) == [], os.listdir(out))
+
+out = tmpdir()
+os.mkdir(os.path.join(out, "neuron.pdf"))  # the PDF cannot replace a directory
+p = run("-q", "-f", "pdf", "-o", out, neuron)
+check("unwritable PDF: exit 3", p.returncode == 3, p.stderr)
+check("unwritable PDF: no temporary file left", sorted(os.listdir(out)) == ["neuron.pdf"], os.listdir(out))

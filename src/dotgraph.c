@@ -359,10 +359,15 @@ static bool edge_nonfinite(const Trace *t, uint32_t e)
 
 /* ---- label cells ---- */
 
-/* Opens a table cell with an id ("n5-grad") the HTML report can find in the SVG. */
+/* Node labels are two-column tables (name | "= value" on the value line, so that the report's
+ * value toggle hides the value but not the name); every other row spans both columns. */
+#define ROW "<tr><td colspan=\"2\">"
+
+/* Opens a row and a cell with an id ("n5-grad") the HTML report can find in the SVG. Node
+ * cells span both columns; edge labels have one. */
 static void cell_open(Ctx *c, char kind, uint32_t id, const char *part, bool fresh)
 {
-    buf_printf(&c->b, "<tr><td id=\"%c%u-%s\"", kind, id, part);
+    buf_printf(&c->b, "<tr><td%s id=\"%c%u-%s\"", kind == 'n' ? " colspan=\"2\"" : "", kind, id, part);
     if (c->o->cell_anchors)
         buf_printf(&c->b, " href=\"#%c%u-%s\"", kind, id, part);
     if (fresh)
@@ -378,7 +383,7 @@ static void put_unknown(Ctx *c)
 /* A small grey line of text (kind tags, notes). */
 static void put_tag_row(Ctx *c, const char *color, const char *text)
 {
-    buf_printf(&c->b, "<tr><td><font point-size=\"9\" color=\"%s\">", color);
+    buf_printf(&c->b, ROW "<font point-size=\"9\" color=\"%s\">", color);
     put_esc(&c->b, text);
     buf_puts(&c->b, "</font></td></tr>");
 }
@@ -389,19 +394,25 @@ static void put_nonfinite_row(Ctx *c, uint32_t id)
     const char *what = !isfinite(t->value[id]) ? "value" : "gradient";
     double v = !isfinite(t->value[id]) ? t->value[id] : t->grad[id];
     char num[FMT_NUM_MAX];
-    buf_printf(&c->b, "<tr><td><font point-size=\"10\" color=\"" COLOR_GRAD "\"><b>⚠ %s is %s</b></font></td></tr>",
+    buf_printf(&c->b, ROW "<font point-size=\"10\" color=\"" COLOR_GRAD "\"><b>⚠ %s is %s</b></font></td></tr>",
                what, fmt_num(num, v, c->o->precision));
 }
 
-/* The value cell: "name = value" (name bold) or the value alone. The number is the last run. */
+/* The value line: the name (bold, its own cell) and the value cell "= value", or the value
+ * cell alone. The number is the cell's last run. */
 static void put_val_cell(Ctx *c, uint32_t id, bool muted)
 {
     const Node *n = &c->g->nodes[id];
-    cell_open(c, 'n', id, "val", false);
+    const char *text = muted ? COLOR_MUTED : COLOR_TEXT;
     if (n->name) {
-        buf_printf(&c->b, "<font color=\"%s\"><b>", muted ? COLOR_MUTED : COLOR_TEXT);
+        buf_printf(&c->b, "<tr><td align=\"right\"><font color=\"%s\"><b>", text);
         put_esc(&c->b, n->name);
-        buf_puts(&c->b, "</b> = </font>");
+        buf_printf(&c->b, "</b></font></td><td align=\"left\" id=\"n%u-val\"", id);
+        if (c->o->cell_anchors)
+            buf_printf(&c->b, " href=\"#n%u-val\"", id);
+        buf_printf(&c->b, "><font color=\"%s\">&#8201;= </font>", text); /* thin space: the cell gap adds the rest */
+    } else {
+        cell_open(c, 'n', id, "val", false);
     }
     buf_printf(&c->b, "<font color=\"%s\">", muted ? COLOR_MUTED : COLOR_VALUE);
     put_num(c, &c->b, c->t->value[id]);
@@ -578,7 +589,7 @@ static void build_op(Ctx *c, Agnode_t *an, uint32_t id)
     }
     Buf sym = {0};
     fmt_node_symbol(&sym, g, id, c->o->precision);
-    buf_printf(&c->b, "<tr><td><font point-size=\"17\" color=\"%s\">", muted ? COLOR_MUTED : COLOR_TEXT);
+    buf_printf(&c->b, ROW "<font point-size=\"17\" color=\"%s\">", muted ? COLOR_MUTED : COLOR_TEXT);
     put_esc(&c->b, sym.data ? sym.data : "?");
     buf_puts(&c->b, "</font></td></tr>");
     c->b.oom |= sym.oom;

@@ -8,6 +8,8 @@
 #ifndef GRADVIZ_EMIT_H
 #define GRADVIZ_EMIT_H
 
+#include <graphviz/gvc.h>
+
 #include "ad.h"
 #include "outfile.h"
 
@@ -25,6 +27,11 @@ typedef struct EmitOpts {
     const char *model_path;   /* as given on the command line (trace model.source) */
     const char *stem;     /* model file stem: output names are <stem>.<ext> */
     bool verbose;
+    /* The one Graphviz context of the process, created by the caller when a chosen format
+     * needs a layout (NULL otherwise). One per process, not one per emitter: Graphviz's
+     * pango text-layout plugin keeps a pointer into the first context's font data, so a
+     * second context after the first was freed reads freed memory (seen under ASan). */
+    GVC_t *gvc;
 } EmitOpts;
 
 typedef struct Emitter {

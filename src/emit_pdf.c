@@ -1579,7 +1579,7 @@ bool emit_pdf(const Trace *t, const EmitOpts *o, OutSet *out, const char *dir, E
     if (!path)
         return err_set(err, ERR_IO, "out of memory");
     p.doc = HPDF_New(pdf_on_error, err);
-    p.gvc = p.doc ? gvContext() : NULL;
+    p.gvc = o->gvc;
     bool ok = p.doc && p.gvc;
     if (!ok)
         err_set(err, ERR_IO, "cannot start %s", p.doc ? "Graphviz" : "libharu");
@@ -1600,8 +1600,6 @@ bool emit_pdf(const Trace *t, const EmitOpts *o, OutSet *out, const char *dir, E
             ok = outfile_close(f, path, err) && ok;
         }
     }
-    if (p.gvc)
-        gvFreeContext(p.gvc);
     if (p.doc)
         HPDF_Free(p.doc);
     free(p.pages);

@@ -33,9 +33,7 @@ static bool render_one(GVC_t *gvc, const Trace *t, const EmitOpts *o, OutSet *ou
 
 static bool render(const Trace *t, const EmitOpts *o, OutSet *out, const char *dir, const char *format, Err *err)
 {
-    GVC_t *gvc = gvContext();
-    if (!gvc)
-        return err_set(err, ERR_IO, "Graphviz could not start");
+    GVC_t *gvc = o->gvc;
     bool frames = o->steps && t->nbwd > 0;
     DotPins *pins = NULL;
     char *path = outfile_path(dir, o->stem, NULL, format);
@@ -48,7 +46,6 @@ static bool render(const Trace *t, const EmitOpts *o, OutSet *out, const char *d
         free(fp);
     }
     dotgraph_pins_free(pins);
-    gvFreeContext(gvc);
     return ok;
 }
 

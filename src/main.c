@@ -384,6 +384,7 @@ static bool check_not_model(const OutSet *set, const char *model, Err *err)
 
 static int run_model(const Opts *o)
 {
+    GVC_t *gvc = NULL; /* created on first need; see EmitOpts.gvc */
     Err err = {0};
     Source src = {0};
     Graph *g = NULL;
@@ -478,6 +479,11 @@ static int run_model(const Opts *o)
                         em->name, g->nnodes, EMIT_LAYOUT_MAX_NODES);
             continue;
         }
+        if (em->needs_layout && !gvc && !(gvc = gvContext())) {
+            err_set(&err, ERR_IO, "Graphviz could not start");
+            goto done;
+        }
+        eo.gvc = gvc;
         if (!em->write(t, &eo, &out, dir, &err))
             goto done;
     }
@@ -495,6 +501,8 @@ static int run_model(const Opts *o)
             rc = ERR_CHECK;
     }
 done:
+    if (gvc)
+        gvFreeContext(gvc);
     outfile_discard(&out);
     if (!err_ok(&err)) {
         err_write(stderr, &src, &err);

@@ -52,7 +52,8 @@ LIB_SRC := \
 	src/emit_dot.c \
 	src/emit_svg.c \
 	src/emit_json.c \
-	src/emit_pdf.c
+	src/emit_pdf.c \
+	src/emit_html.c
 MAIN_SRC := src/main.c
 
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -109,5 +110,11 @@ golden: build
 
 clean:
 	rm -rf build
+
+# The HTML report's templates, embedded in the binary (issue 4). od-based: xxd may be missing.
+build/gen/templates.h: templates/report.html templates/report.css templates/report.js templates/embed.sh
+	@mkdir -p build/gen
+	sh templates/embed.sh templates/report.html templates/report.css templates/report.js >$@.$$$$ && mv $@.$$$$ $@
+$(BUILD)/obj/emit_html.o: build/gen/templates.h
 
 -include $(wildcard $(BUILD)/obj/*.d)

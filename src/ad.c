@@ -49,43 +49,59 @@ void ad_backward(Trace *t)
     uint32_t nn = g->nnodes;
     memset(t->grad, 0, nn * sizeof *t->grad);
     memset(t->reach, 0, nn);
-    memset(t->egrad, 0, g->nedges * sizeof *t->egrad);
-    memset(t->accum, 0, g->nedges * sizeof *t->accum);
-    for (uint32_t i = 0; i < nn; i++)
-        t->bwd_step[i] = UINT32_MAX;
+    t->nbwd = 0;
 
     /* Nodes after the primary output cannot reach it; their edges still get their local
      * derivative (the trace shows it) but carry no gradient. */
-    for (uint32_t i = t->primary + 1; i < nn; i++)
-        if (g->nodes[i].kind == NODE_OP)
-            node_locals(g, i, t->value, t->local);
+    for (uint32_t i = t->primary + 1; i < nn; i++) {
+        t->bwd_step[i] = UINT32_MAX;
+        const Node *n = &g->nodes[i];
+        if (n->kind != NODE_OP)
+            continue;
+        node_locals(g, i, t->value, t->local);
+        for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++)
+            t->egrad[e] = t->accum[e] = 0;
+    }
 
     t->reach[t->primary] = 1;
     t->grad[t->primary] = 1.0;
-    t->nbwd = 0;
     for (uint32_t k = t->primary + 1; k-- > 0;) {
         const Node *n = &g->nodes[k];
+        t->bwd_step[k] = UINT32_MAX;
         if (n->kind != NODE_OP)
             continue;
         node_locals(g, k, t->value, t->local);
-        if (!t->reach[k])
+        uint32_t e0 = n->in_first, e1 = n->in_first + n->nedges;
+        if (!t->reach[k]) {
+            for (uint32_t e = e0; e < e1; e++)
+                t->egrad[e] = t->accum[e] = 0;
             continue;
+        }
         t->bwd_step[k] = t->nbwd;
         t->bwd[t->nbwd++] = k;
         double dout = t->grad[k]; /* complete: every consumer has a larger id */
-        for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++) {
+        for (uint32_t e = e0; e < e1; e++) {
             uint32_t from = g->edges[e].from;
             t->reach[from] = 1;
-            t->egrad[e] = dout * t->local[e];
-            if (g->nodes[from].kind == NODE_CONST)
+            double contrib = dout * t->local[e];
+            t->egrad[e] = contrib;
+            if (t->is_const[from]) {
+                t->accum[e] = 0;
                 continue;
-            t->grad[from] += t->egrad[e]; /* the sum over paths */
+            }
+            t->grad[from] += contrib; /* the sum over paths */
             t->accum[e] = t->grad[from];
         }
     }
-    t->nonfinite = 0;
-    for (uint32_t i = 0; i < nn; i++)
-        t->nonfinite += !isfinite(t->value[i]) || !isfinite(t->grad[i]);
+}
+
+/* Counts nodes with a non-finite value or gradient (const gradients do not exist). */
+static uint32_t count_nonfinite(const Trace *t)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < t->g->nnodes; i++)
+        n += !isfinite(t->value[i]) || (!t->is_const[i] && !isfinite(t->grad[i]));
+    return n;
 }
 
 Trace *ad_run(const Graph *g, const Source *src, Err *err)
@@ -102,18 +118,22 @@ Trace *ad_run(const Graph *g, const Source *src, Err *err)
     t->value = malloc(nn * sizeof *t->value);
     t->grad = malloc(nn * sizeof *t->grad);
     t->reach = malloc(nn);
+    t->is_const = malloc(nn);
     t->bwd = malloc(nn * sizeof *t->bwd);
     t->bwd_step = malloc(nn * sizeof *t->bwd_step);
     t->local = calloc(ne, sizeof *t->local);
     t->egrad = malloc(ne * sizeof *t->egrad);
     t->accum = malloc(ne * sizeof *t->accum);
-    if (!t->value || !t->grad || !t->reach || !t->bwd || !t->bwd_step || !t->local || !t->egrad || !t->accum) {
+    if (!t->value || !t->grad || !t->reach || !t->is_const || !t->bwd || !t->bwd_step || !t->local || !t->egrad || !t->accum) {
         trace_free(t);
         err_set(err, ERR_IO, "out of memory");
         return NULL;
     }
+    for (uint32_t i = 0; i < g->nnodes; i++)
+        t->is_const[i] = g->nodes[i].kind == NODE_CONST;
     ad_forward(g, t->value);
     ad_backward(t);
+    t->nonfinite = count_nonfinite(t);
     return t;
 }
 
@@ -124,6 +144,7 @@ void trace_free(Trace *t)
     free(t->value);
     free(t->grad);
     free(t->reach);
+    free(t->is_const);
     free(t->bwd);
     free(t->bwd_step);
     free(t->local);

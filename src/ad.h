@@ -35,6 +35,9 @@ typedef struct Trace {
     double *value;
     double *grad;         /* ∂primary/∂node; 0 where the primary is unreachable; unused for const */
     uint8_t *reach;       /* 1 if the primary output is reachable from the node */
+    /* 1 for const leaves: a compact copy of the node kinds, because the backward pass asks
+     * it for every edge and a Node is 56 bytes (a cache miss each on large graphs) */
+    uint8_t *is_const;
     /* per edge (g->nedges), owned */
     double *local;        /* ∂(to)/∂(from) at the forward values */
     double *egrad;        /* grad[to] * local: the contribution to grad[from]; 0 if to unreachable */

@@ -3,18 +3,20 @@
  * Look (SPEC §5, after shared/look/fanout-sketch.dot). Leaves are rounded boxes: a small kind
  * tag, "name = value", and "∂L/∂name = gradient" beneath (const leaves grey, no gradient). Op
  * nodes are ellipses: the operator symbol, "name = value" (or just the value), the gradient.
- * The primary output has a double border. Each edge label reads, top to bottom, the forward
- * value (green), the local derivative (grey, with its rule when the rule is short: "∂ = y =
- * −0.5") and, marked with an arrow pointing back, the gradient contribution (red). dot always
- * puts an edge label wholly on one side of its edge, so "values over, gradients under" becomes
- * "value first, gradient last, next to the edge"; labels placed elsewhere (xlabel, head and tail
- * labels) were tried and collide with other edges.
+ * The primary output has a double border and a light fill. Each edge label reads, top to
+ * bottom, the forward value (green), the local derivative (grey, with its rule when the rule
+ * is short: "∂ = y = −0.5") and, after an arrow pointing back, the gradient contribution (red).
+ * dot always puts an edge label wholly on one side of its edge, so "values over, gradients
+ * under" becomes "value first, gradient last, next to the edge", with a light line (dot's
+ * `decorate`) tying the label to its edge; xlabels and head/tail labels were tried and land on
+ * other edges.
  *
  * Fan-out nodes get a purple border and their sum over paths "∂L/∂x = a + b = c". Nodes the
  * primary output does not depend on are grey; non-finite values get a red dashed border and a
  * ⚠ line. In a --steps frame the active node and its in-edges are amber, the numbers computed
  * in the step have an amber background, gradients not yet computed read "?", and the panel
- * above the graph writes the step's chain-rule products out with numbers.
+ * above the graph writes the step's chain-rule products out with numbers. Frames are laid out
+ * at the final drawing's positions (DotPins), so they line up as slides.
  *
  * Labels are HTML-like; cell ids (see dotgraph.h) let the HTML report rewrite numbers in the
  * SVG. Every text is DejaVu Sans, the font the PDF embeds. */
@@ -258,23 +260,23 @@ static void put_partial(Ctx *c, uint32_t num, uint32_t den)
 }
 
 /* Operand `slot` of node n as it appears in a rule: names and atoms bare, other expressions
- * and negative literals in parentheses. `brief`: an unnamed operation is just "…" (edge labels
- * drop such rules anyway, and a million-edge DOT file must not print expressions). */
-static void put_rule_operand(Ctx *c, Buf *b, const Node *n, int slot, bool brief)
+ * and negative literals in parentheses. `brief`: at most two levels of an unnamed operation,
+ * deeper ones "…" (edge labels drop such rules, and a million-edge DOT file must not spend
+ * its time printing expressions). */
+static void put_rule_operand(Ctx *c, Buf *b, const Node *n, int slot, bool brief, bool enclosed)
 {
     if (n->args[slot].is_lit) {
         put_lit(c, b, graph_lit(c->g, n, slot));
         return;
     }
     uint32_t from = c->g->edges[n->args[slot].ref].from;
-    if (brief && c->g->nodes[from].kind == NODE_OP && !c->g->nodes[from].name) {
-        buf_puts(b, "…");
-        return;
-    }
-    bool paren = expr_prec(c->g, from, false) < 5;
+    bool paren = !enclosed && expr_prec(c->g, from, false) < 5;
     if (paren)
         buf_puts(b, "(");
-    put_short_expr(c, b, from, false);
+    if (brief)
+        put_expr(c, b, from, 2, false);
+    else
+        put_short_expr(c, b, from, false);
     if (paren)
         buf_puts(b, ")");
 }
@@ -289,7 +291,7 @@ static void put_rule_rhs(Ctx *c, Buf *b, uint32_t id, uint32_t slot, bool brief)
         double k = graph_lit(c->g, n, 1);
         if (k == 2 || k == 3) { /* b·a^(b−1) with b = 2 or 3: "2·x", "3·x²" */
             buf_puts(b, k == 2 ? "2·" : "3·");
-            put_rule_operand(c, b, n, 0, brief);
+            put_rule_operand(c, b, n, 0, brief, false);
             if (k == 3)
                 buf_puts(b, "²");
             return;
@@ -303,7 +305,7 @@ static void put_rule_rhs(Ctx *c, Buf *b, uint32_t id, uint32_t slot, bool brief)
         bool letter_before = p > rhs + 3 && ((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z');
         bool letter_after = (p[1] | 0x20) >= 'a' && (p[1] | 0x20) <= 'z';
         if ((*p == 'a' || *p == 'b') && !letter_before && !letter_after && *p - 'a' < n->nargs)
-            put_rule_operand(c, b, n, *p - 'a', brief);
+            put_rule_operand(c, b, n, *p - 'a', brief, p[-1] == '(' && p[1] == ')');
         else
             buf_append(b, p, 1);
     }
@@ -367,7 +369,8 @@ static bool edge_nonfinite(const Trace *t, uint32_t e)
  * cells span both columns; edge labels have one. */
 static void cell_open(Ctx *c, char kind, uint32_t id, const char *part, bool fresh)
 {
-    buf_printf(&c->b, "<tr><td%s id=\"%c%u-%s\"", kind == 'n' ? " colspan=\"2\"" : "", kind, id, part);
+    /* the id first: tests find cells by `<td id="..."` */
+    buf_printf(&c->b, "<tr><td id=\"%c%u-%s\"%s", kind, id, part, kind == 'n' ? " colspan=\"2\"" : "");
     if (c->o->cell_anchors)
         buf_printf(&c->b, " href=\"#%c%u-%s\"", kind, id, part);
     if (fresh)
@@ -407,7 +410,7 @@ static void put_val_cell(Ctx *c, uint32_t id, bool muted)
     if (n->name) {
         buf_printf(&c->b, "<tr><td align=\"right\"><font color=\"%s\"><b>", text);
         put_esc(&c->b, n->name);
-        buf_printf(&c->b, "</b></font></td><td align=\"left\" id=\"n%u-val\"", id);
+        buf_printf(&c->b, "</b></font></td><td id=\"n%u-val\" align=\"left\"", id);
         if (c->o->cell_anchors)
             buf_printf(&c->b, " href=\"#n%u-val\"", id);
         buf_printf(&c->b, "><font color=\"%s\">&#8201;= </font>", text); /* thin space: the cell gap adds the rest */
@@ -870,8 +873,10 @@ static void build_title(Ctx *c)
         put_esc(&c->b, title);
         buf_puts(&c->b, "</b></font></td></tr>");
     }
-    if (!c->final)
+    if (!c->final) {
         put_step_panel(c);
+        buf_puts(&c->b, "<tr><td><font point-size=\"5\"> </font></td></tr>");
+    }
     put_legend(c);
     buf_puts(&c->b, "<tr><td> </td></tr></table>");
     set_html(c, c->ag, "label", c->b.data ? c->b.data : "");
@@ -1001,9 +1006,12 @@ static bool render_data(GVC_t *gvc, Agraph_t *g, const char *format, char **data
     return true;
 }
 
+static bool render_laid_out(GVC_t *gvc, Agraph_t *g, const DotPins *pins, const char *format, DotPins **capture,
+                            char **data, size_t *len, Err *err);
+
 bool dotgraph_render(GVC_t *gvc, Agraph_t *g, const char *format, char **data, size_t *len, Err *err)
 {
-    return dotgraph_render_pins(gvc, g, format, NULL, data, len, err);
+    return render_laid_out(gvc, g, NULL, format, NULL, data, len, err);
 }
 
 typedef struct Pin {
@@ -1054,9 +1062,9 @@ static char *dup_attr(void *obj, const char *key)
     return s;
 }
 
-/* Records the positions of the laid-out g. Rendering to "dot" is what makes gvc attach them
- * as attributes (pos, width, height, lp). */
-static DotPins *pins_capture(GVC_t *gvc, Agraph_t *g, Err *err)
+/* Rendering to "dot" is what makes gvc attach the layout as attributes (pos, width, height,
+ * lp), which are then copied. */
+DotPins *dotgraph_pins_capture(GVC_t *gvc, Agraph_t *g, Err *err)
 {
     char *dot = NULL;
     size_t len = 0;
@@ -1110,18 +1118,48 @@ static DotPins *pins_capture(GVC_t *gvc, Agraph_t *g, Err *err)
     return p;
 }
 
-bool dotgraph_render_pins(GVC_t *gvc, Agraph_t *g, const char *format, DotPins **pins, char **data,
-                          size_t *len, Err *err)
+bool dotgraph_layout(GVC_t *gvc, Agraph_t *g, const DotPins *pins, Err *err)
+{
+    if (!pins) {
+        if (gvLayout(gvc, g, "dot") != 0)
+            return err_set(err, ERR_IO, "Graphviz could not lay out the graph");
+        return true;
+    }
+    for (Agnode_t *n = agfstnode(g); n; n = agnxtnode(g, n)) {
+        uint32_t i = obj_index(n, 'n');
+        if (i >= pins->nnodes || !pins->nodes[i].pos || !pins->nodes[i].pos[0])
+            return err_set(err, ERR_IO, "a frame does not match the drawing it is pinned to");
+        set(n, "pos", pins->nodes[i].pos);
+        set(n, "width", pins->nodes[i].a);
+        set(n, "height", pins->nodes[i].b);
+        for (Agedge_t *e = agfstout(g, n); e; e = agnxtout(g, e)) {
+            uint32_t k = obj_index(e, 'e');
+            if (k >= pins->nedges || !pins->edges[k].pos)
+                return err_set(err, ERR_IO, "a frame does not match the drawing it is pinned to");
+            set(e, "pos", pins->edges[k].pos);
+            if (pins->edges[k].a[0])
+                set(e, "lp", pins->edges[k].a);
+        }
+    }
+    /* nop2 = neato -n2: nodes, edge splines and edge labels stay where pos and lp put them;
+     * only the graph label (the step panel) is placed anew */
+    if (gvLayout(gvc, g, "nop2") != 0)
+        return err_set(err, ERR_IO, "Graphviz could not lay out the frame");
+    return true;
+}
+
+static bool render_laid_out(GVC_t *gvc, Agraph_t *g, const DotPins *pins, const char *format, DotPins **capture,
+                            char **data, size_t *len, Err *err)
 {
     *data = NULL;
-    if (pins)
-        *pins = NULL;
-    if (gvLayout(gvc, g, "dot") != 0)
-        return err_set(err, ERR_IO, "Graphviz could not lay out the graph");
+    if (capture)
+        *capture = NULL;
+    if (!dotgraph_layout(gvc, g, pins, err))
+        return false;
     bool ok = render_data(gvc, g, format, data, len, err);
-    if (ok && pins) {
-        *pins = pins_capture(gvc, g, err);
-        ok = *pins != NULL;
+    if (ok && capture) {
+        *capture = dotgraph_pins_capture(gvc, g, err);
+        ok = *capture != NULL;
     }
     gvFreeLayout(gvc, g);
     if (!ok) {
@@ -1131,30 +1169,14 @@ bool dotgraph_render_pins(GVC_t *gvc, Agraph_t *g, const char *format, DotPins *
     return ok;
 }
 
+bool dotgraph_render_pins(GVC_t *gvc, Agraph_t *g, const char *format, DotPins **pins, char **data,
+                          size_t *len, Err *err)
+{
+    return render_laid_out(gvc, g, NULL, format, pins, data, len, err);
+}
+
 bool dotgraph_render_pinned(GVC_t *gvc, Agraph_t *g, const DotPins *pins, const char *format, char **data,
                             size_t *len, Err *err)
 {
-    *data = NULL;
-    for (Agnode_t *n = agfstnode(g); n; n = agnxtnode(g, n)) {
-        uint32_t i = obj_index(n, 'n');
-        if (i >= pins->nnodes || !pins->nodes[i].pos || !pins->nodes[i].pos[0])
-            return err_set(err, ERR_IO, "frame does not match the drawing it is pinned to");
-        set(n, "pos", pins->nodes[i].pos);
-        set(n, "width", pins->nodes[i].a);
-        set(n, "height", pins->nodes[i].b);
-        for (Agedge_t *e = agfstout(g, n); e; e = agnxtout(g, e)) {
-            uint32_t k = obj_index(e, 'e');
-            if (k >= pins->nedges || !pins->edges[k].pos)
-                return err_set(err, ERR_IO, "frame does not match the drawing it is pinned to");
-            set(e, "pos", pins->edges[k].pos);
-            if (pins->edges[k].a[0])
-                set(e, "lp", pins->edges[k].a);
-        }
-    }
-    /* nop2 = neato -n2: nodes, edge splines and edge labels stay where pos and lp put them */
-    if (gvLayout(gvc, g, "nop2") != 0)
-        return err_set(err, ERR_IO, "Graphviz could not lay out the frame");
-    bool ok = render_data(gvc, g, format, data, len, err);
-    gvFreeLayout(gvc, g);
-    return ok;
+    return render_laid_out(gvc, g, pins, format, NULL, data, len, err);
 }

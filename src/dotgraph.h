@@ -68,6 +68,13 @@ bool dotgraph_render(GVC_t *gvc, Agraph_t *g, const char *format, char **data, s
  * through like slides. */
 typedef struct DotPins DotPins;
 
+/* Lays out g: with dot when pins is NULL, else at the positions in `pins` (taken from the final
+ * drawing of the same trace; g may be any frame of it). The caller renders (gvRender,
+ * gvRenderData) and then calls gvFreeLayout. Returns false with err set. */
+bool dotgraph_layout(GVC_t *gvc, Agraph_t *g, const DotPins *pins, Err *err);
+/* Records the positions of g, laid out by dotgraph_layout. NULL with err set on OOM or if
+ * Graphviz fails; free with dotgraph_pins_free. */
+DotPins *dotgraph_pins_capture(GVC_t *gvc, Agraph_t *g, Err *err);
 /* Like dotgraph_render, and also records the layout in *pins (the caller frees it with
  * dotgraph_pins_free). Returns false with err set; *pins is then NULL. */
 bool dotgraph_render_pins(GVC_t *gvc, Agraph_t *g, const char *format, DotPins **pins, char **data,

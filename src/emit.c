@@ -10,7 +10,7 @@ static const Emitter EMITTERS[] = {
     {"png", "png", true, emit_png},
     {"pdf", "pdf", true, emit_pdf},
     {"json", "json", false, emit_json},
-    {"html", "html", true, NULL},
+    {"html", "html", true, emit_html},
 };
 
 const Emitter *emit_find(const char *name, size_t len)

@@ -16,13 +16,19 @@
  * step text) is dropped before layout: the page sets those itself, larger and in reading order.
  * Every number is written by fmt_num, so it reads exactly as in the drawing.
  *
+ * So the page count is 1 + tiles + steps (with --steps) + table pages.
+ *
+ * Orientation: graph pages are landscape or portrait, whichever draws the final graph larger
+ * (LR graphs are usually landscape); table pages are portrait.
+ *
  * Big graphs. A drawing is readable when its scale is at least PDF_READABLE_SCALE (the 9 pt
  * edge labels then print at 4.5 pt or more). Page 1 always shows the whole graph. When its
- * scale is below that, the graph is also cut into tiles of PDF_TILE_SCALE, each on its own
- * page with a small overlap, and page 1 marks the tiles on the overview; tiles with no node
- * centre are left out. If that would take more than PDF_MAX_TILES pages, no tiles are
- * written and page 1 says so instead (the SVG and HTML outputs zoom). A step page whose frame
- * is not readable whole shows a close-up around the active node at PDF_TILE_SCALE.
+ * scale is below that, the graph is also cut evenly into tiles, overlapping by
+ * PDF_TILE_OVERLAP, at the scale between PDF_TILE_SCALE and PDF_READABLE_SCALE that needs the
+ * fewest pages; page 1 marks the tiles on the overview, and tiles holding no node centre are
+ * left out. If that would take more than PDF_MAX_TILES pages, no tiles are written and page 1
+ * says so instead (the SVG and HTML outputs zoom). A step page whose frame is not readable
+ * whole shows a close-up around the active node and its operands at PDF_TILE_SCALE.
  *
  * Table pages are portrait and hold PDF_TABLE_SLOTS_A4 (A4) or PDF_TABLE_SLOTS_LETTER
  * (letter) row slots of PDF_ROW_H points. The flow, which tests/e2e/test_pdf.py repeats to
@@ -79,7 +85,10 @@
 #define PDF_TILE_OVERLAP 40.0
 /* More tiles than this and the graph is not worth printing readably. */
 #define PDF_MAX_TILES 30
-/* Node or rule text longer than this (bytes) is written as "#id symbol" instead. */
+/* A step page writes out a fan-out sum of up to this many terms; longer sums are shortened. */
+#define PDF_SUM_TERMS 12
+/* An unnamed node is named by its expression ("w1×x1"); one longer than this (bytes) is
+ * written as "#id symbol" instead. */
 #define PDF_EXPR_MAX 40
 
 /* Text colours besides the lecture colours of dotgraph.h. */
@@ -134,11 +143,13 @@ typedef struct Pdf {
     double paper_w, paper_h;  /* portrait */
     int table_slots;
     HPDF_Page *pages;         /* owned array; the pages belong to doc */
-    size_t npages, page_cap;
+    double *sides;            /* owned: each page's side margin, for its footer */
+    size_t npages, page_cap, side_cap;
     Buf tmp;                  /* scratch for NUL-terminated text */
-    const char *title;        /* the model's title, or its file stem */
-    unsigned c_value, c_local, c_grad, c_fan, c_active, c_const;
-    HPDF_Outline outline_root;
+    const char *title;        /* the model's title or its file stem, valid UTF-8 (in title_buf) */
+    const char *path;         /* the model path as given, valid UTF-8 (in path_buf) */
+    Buf title_buf, path_buf;  /* owned */
+    unsigned c_value, c_local, c_grad, c_fan, c_active, c_const; /* dotgraph.h's colours */
 } Pdf;
 
 /* ---- libharu errors ---- */
@@ -237,9 +248,10 @@ static double pdf_text_fit(Pdf *p, HPDF_Page pg, Style st, double x, double y, c
     p->tmp.len = 0;
     double w = pdf_width(p, st, s, len);
     if (maxw > 0 && w > maxw) {
-        /* shorten until it fits with the ellipsis; names this long are rare */
-        size_t n = len;
+        /* shorten until it fits with the ellipsis: start from the proportional guess (names
+         * can be a megabyte long), then step back a character at a time */
         double ell = pdf_swidth(p, st, "…");
+        size_t n = utf8_cut(s, len, (size_t)((double)len * fmax(maxw - ell, 0) / w) + 1);
         while (n > 0 && pdf_width(p, st, s, n) + ell > maxw)
             n = utf8_cut(s, len, n - 1);
         buf_append(&p->tmp, s, n);
@@ -303,13 +315,20 @@ static void para_put(Para *pa, Style st, const char *s) { para_run(pa, st, s, st
 static void para_putf(Para *pa, Style st, const char *fmt, ...) GV_PRINTF(3, 4);
 static void para_putf(Para *pa, Style st, const char *fmt, ...)
 {
-    char tmp[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        para_run(pa, st, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1, false);
+    char *tmp = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!tmp) {
+        pa->oom = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    para_run(pa, st, tmp, (size_t)n, false);
+    free(tmp);
 }
 
 /* Starts a new line (the next run goes on it). */
@@ -501,11 +520,12 @@ static void pdf_page_size(const Pdf *p, bool landscape, double *w, double *h)
     *h = landscape ? p->paper_w : p->paper_h;
 }
 
-static HPDF_Page pdf_add_page(Pdf *p, bool landscape)
+static HPDF_Page pdf_add_page(Pdf *p, bool landscape, double side)
 {
     if (!pdf_ok(p))
         return NULL;
-    if (!vec_reserve((void **)&p->pages, &p->page_cap, p->npages + 1, sizeof *p->pages)) {
+    if (!vec_reserve((void **)&p->pages, &p->page_cap, p->npages + 1, sizeof *p->pages) ||
+        !vec_reserve((void **)&p->sides, &p->side_cap, p->npages + 1, sizeof *p->sides)) {
         err_set(p->err, ERR_IO, "out of memory");
         return NULL;
     }
@@ -518,16 +538,33 @@ static HPDF_Page pdf_add_page(Pdf *p, bool landscape)
     pdf_page_size(p, landscape, &w, &h);
     pdf_st(p, HPDF_Page_SetWidth(pg, (HPDF_REAL)w));
     pdf_st(p, HPDF_Page_SetHeight(pg, (HPDF_REAL)h));
+    p->sides[p->npages] = side;
     p->pages[p->npages++] = pg;
     return pg;
 }
 
-/* A bookmark to the top of page pg (ASCII titles: libharu writes them without an encoder). */
+/* Appends s with every byte that is not part of valid UTF-8 replaced by '?': libharu's UTF-8
+ * encoder would drop such text silently. */
+static void utf8_clean(Buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0) {
+        size_t k = utf8_valid_prefix((const unsigned char *)s, n);
+        buf_append(b, s, k);
+        if (k == n)
+            break;
+        buf_append(b, "?", 1);
+        s += k + 1;
+        n -= k + 1;
+    }
+}
+
+/* A bookmark to the top of page pg. Titles are UTF-8; libharu writes them as UTF-16. */
 static void pdf_bookmark(Pdf *p, HPDF_Outline parent, HPDF_Page pg, const char *title, HPDF_Outline *made)
 {
     if (!pdf_ok(p))
         return;
-    HPDF_Outline ol = HPDF_CreateOutline(p->doc, parent, title, NULL);
+    HPDF_Outline ol = HPDF_CreateOutline(p->doc, parent, title, HPDF_GetEncoder(p->doc, "UTF-8"));
     HPDF_Destination dst = ol ? HPDF_Page_CreateDestination(pg) : NULL;
     if (!ol || !dst) {
         err_set(p->err, ERR_IO, "cannot write the PDF: libharu cannot add a bookmark");
@@ -544,12 +581,10 @@ static void pdf_footers(Pdf *p)
     Style st = st_make(7.5, false, PDF_MUTED);
     char right[64];
     Buf left = {0};
-    buf_printf(&left, "%s  ·  %s  ·  gradviz", p->title, p->o->model_path ? p->o->model_path : "");
+    buf_printf(&left, "%s  ·  %s  ·  gradviz", p->title, p->path);
     for (size_t i = 0; i < p->npages && pdf_ok(p); i++) {
         HPDF_Page pg = p->pages[i];
-        double w = HPDF_Page_GetWidth(pg);
-        bool table = w < HPDF_Page_GetHeight(pg) && i > 0;
-        double side = table ? PDF_TABLE_SIDE : PDF_MARGIN;
+        double w = HPDF_Page_GetWidth(pg), side = p->sides[i];
         snprintf(right, sizeof right, "page %zu of %zu", i + 1, p->npages);
         double rw = pdf_swidth(p, st, right);
         pdf_line(p, pg, side, PDF_FOOTER_Y + 10, w - side, PDF_FOOTER_Y + 10, 0.4, PDF_FAINT);
@@ -561,23 +596,27 @@ static void pdf_footers(Pdf *p)
 
 /* ---- graphs ---- */
 
-/* Builds and lays out the drawing of `frame` (UINT32_MAX: the finished pass). NULL with err. */
-static Agraph_t *pdf_layout(Pdf *p, uint32_t frame)
+/* Builds and lays out the drawing of `frame` (UINT32_MAX: the finished pass) and renders its
+ * xdot attributes. With `pins` (the final drawing's positions) a frame keeps every node where
+ * page 1 has it, so step pages flip like slides; with `capture`, the positions of this layout
+ * are recorded there for the frames. NULL with err set. */
+static Agraph_t *pdf_layout(Pdf *p, uint32_t frame, const DotPins *pins, DotPins **capture)
 {
     DotOpts d = {.precision = p->o->precision, .rankdir_tb = p->o->rankdir_tb, .frame = frame};
     Agraph_t *g = dotgraph_build(p->t, &d, p->err);
     if (!g)
         return NULL;
     agsafeset(g, (char *)"label", (char *)"", (char *)"");
-    if (gvLayout(p->gvc, g, "dot") != 0) {
+    if (!dotgraph_layout(p->gvc, g, pins, p->err)) {
         dotgraph_free(g);
-        err_set(p->err, ERR_IO, "Graphviz could not lay out the graph");
         return NULL;
     }
-    if (gvRender(p->gvc, g, "xdot", NULL) != 0) {
+    bool ok = gvRender(p->gvc, g, "xdot", NULL) == 0 || err_set(p->err, ERR_IO, "Graphviz could not render the graph");
+    if (ok && capture)
+        ok = (*capture = dotgraph_pins_capture(p->gvc, g, p->err)) != NULL;
+    if (!ok) {
         gvFreeLayout(p->gvc, g);
         dotgraph_free(g);
-        err_set(p->err, ERR_IO, "Graphviz could not render the graph");
         return NULL;
     }
     return g;
@@ -809,10 +848,8 @@ static void pdf_header(Pdf *p, HPDF_Page pg, double pw, double ph)
               t->nbwd);
     para_putf(&pa, s, "%s = ", fmt_output_name(t));
     para_put(&pa, st_make(9.5, false, p->c_value), pdf_num(p, num, t->value[t->primary]));
-    if (p->o->model_path) {
-        para_put(&pa, s, " · ");
-        para_put(&pa, s, p->o->model_path);
-    }
+    para_put(&pa, s, " · ");
+    para_put(&pa, s, p->path);
     if (t->check) {
         para_put(&pa, s, " · ");
         para_put(&pa, st_make(9.5, true, t->check->passed ? p->c_value : p->c_grad),
@@ -848,12 +885,12 @@ static void pdf_tile_marks(Pdf *p, HPDF_Page pg, const Plan *pl, PdfBox drawn)
 
 static bool pdf_page_one(Pdf *p, Agraph_t *g, const Plan *pl)
 {
-    HPDF_Page pg = pdf_add_page(p, pl->landscape);
+    HPDF_Page pg = pdf_add_page(p, pl->landscape, PDF_MARGIN);
     if (!pg)
         return false;
     double pw, ph;
     pdf_page_size(p, pl->landscape, &pw, &ph);
-    pdf_bookmark(p, p->outline_root, pg, "Graph", NULL);
+    pdf_bookmark(p, NULL, pg, "Graph", NULL);
     pdf_header(p, pg, pw, ph);
     bool note = pl->mode != FIT_ONE;
     PdfBox box = pdf_overview_box(p, pl->landscape, note), drawn;
@@ -865,7 +902,9 @@ static bool pdf_page_one(Pdf *p, Agraph_t *g, const Plan *pl)
         double y = PDF_MARGIN + PDF_LEGEND_H + PDF_NOTE_H - 6;
         pdf_fill_rect(p, pg, PDF_MARGIN, PDF_MARGIN + PDF_LEGEND_H + 2, pw - 2 * PDF_MARGIN, PDF_NOTE_H - 8,
                       PDF_WARN_BG);
-        para_putf(&pa, b, "This graph is drawn at %.0f%% of its size, too small to read. ", pl->scale * 100);
+        /* "0.26%", not "0%", for a 300,000-point chain */
+        para_putf(&pa, b, "This graph is drawn at %.*g%% of its size, too small to read. ", pl->scale >= 0.1 ? 2 : 1,
+                  pl->scale * 100);
         if (pl->mode == FIT_TILES)
             para_putf(&pa, s, "The next %zu page%s show%s it in parts at %.0f%% (the dashed tiles above)%s.", pl->ntiles,
                       pl->ntiles == 1 ? "" : "s", pl->ntiles == 1 ? "s" : "", pl->tile_scale * 100,
@@ -886,7 +925,7 @@ static bool pdf_page_one(Pdf *p, Agraph_t *g, const Plan *pl)
 static bool pdf_tile_pages(Pdf *p, Agraph_t *g, const Plan *pl)
 {
     for (size_t i = 0; i < pl->ntiles; i++) {
-        HPDF_Page pg = pdf_add_page(p, pl->landscape);
+        HPDF_Page pg = pdf_add_page(p, pl->landscape, PDF_MARGIN);
         if (!pg)
             return false;
         double pw, ph;
@@ -894,7 +933,7 @@ static bool pdf_tile_pages(Pdf *p, Agraph_t *g, const Plan *pl)
         char head[96];
         snprintf(head, sizeof head, "Part %s of the graph (%zu of %zu)", pl->names[i], i + 1, pl->ntiles);
         if (i == 0)
-            pdf_bookmark(p, p->outline_root, pg, "Graph in parts", NULL);
+            pdf_bookmark(p, NULL, pg, "Graph in parts", NULL);
         pdf_text(p, pg, st_make(13, true, PDF_INK), PDF_MARGIN, ph - PDF_MARGIN - 13, head);
         pdf_text_right(p, pg, st_make(8.5, false, PDF_MUTED), pw - PDF_MARGIN, ph - PDF_MARGIN - 12,
                        "the whole graph is on page 1");
@@ -960,7 +999,8 @@ static void pdf_step_text(Pdf *p, uint32_t k, Para *pa)
         bool fanout = m >= 2;
         para_putf(pa, bold, "∂%s/∂%s", L, A);
         para_put(pa, body, fanout ? " += " : " = ");
-        para_putf(pa, body, "∂%s/∂%s · ∂%s/∂%s", L, N, N, A);
+        para_putf(pa, body, "∂%s/∂%s", L, N);
+        para_putf(pa, body, " · ∂%s/∂%s", N, A);
         para_put(pa, body, " = (");
         para_put(pa, red, pdf_num(p, num, t->grad[id]));
         para_put(pa, body, ")(");
@@ -1001,13 +1041,18 @@ static void pdf_step_text(Pdf *p, uint32_t k, Para *pa)
         para_br(pa);
         para_put(pa, fan, "Σ  ");
         para_putf(pa, bold, "∂%s/∂%s = ", L, A);
-        bool first = true;
-        for (uint32_t q = g->out_first[a]; q < g->out_first[a + 1]; q++) {
-            double v = t->egrad[g->out_edges[q]];
-            if (!first)
+        /* every term up to PDF_SUM_TERMS; beyond, the first and last few around a count (the
+         * fan-out table lists them all) */
+        uint32_t nt = graph_out_count(g, a);
+        for (uint32_t q = 0; q < nt; q++) {
+            if (nt > PDF_SUM_TERMS && q == PDF_SUM_TERMS - 3) {
+                para_putf(pa, body, " + … (%u more) …", nt - PDF_SUM_TERMS);
+                q = nt - 3;
+            }
+            double v = t->egrad[g->out_edges[g->out_first[a] + q]];
+            if (q > 0)
                 para_put(pa, body, v < 0 ? " − " : " + ");
-            para_put(pa, red, pdf_num(p, num, first || !(v < 0) ? v : -v));
-            first = false;
+            para_put(pa, red, pdf_num(p, num, q == 0 || !(v < 0) ? v : -v));
         }
         para_put(pa, body, " = ");
         para_put(pa, redb, pdf_num(p, num, t->grad[a]));
@@ -1039,12 +1084,13 @@ static void pdf_step_head(Pdf *p, uint32_t k, bool closeup, Para *pa)
         para_putf(pa, st_make(16, false, PDF_MUTED), " = %s", eb.data);
     para_br(pa);
     if (k == 0)
-        para_putf(pa, s, "Backprop starts at the output: ∂%s/∂%s = 1. ", L, L);
+        para_putf(pa, s, "Backprop starts at the output: ∂%s/∂%s = 1.", L, L);
     else {
         para_putf(pa, s, "Every consumer of %s is done, so its gradient ∂%s/∂%s = ", N, L, N);
         para_put(pa, st_make(9.5, false, p->c_grad), pdf_num(p, num, t->grad[id]));
-        para_put(pa, s, " is complete. ");
+        para_put(pa, s, " is complete.");
     }
+    para_br(pa);
     para_putf(pa, s, "It sends gradient back along its in-edges (highlighted); ? marks gradients not computed yet.");
     if (closeup)
         para_put(pa, s, " Close-up around the active node; the whole graph is on page 1.");
@@ -1083,9 +1129,9 @@ static void pdf_step_focus(Pdf *p, Agraph_t *g, uint32_t k, double rw, double rh
     }
 }
 
-static bool pdf_step_page(Pdf *p, uint32_t k, bool landscape, HPDF_Outline *group)
+static bool pdf_step_page(Pdf *p, uint32_t k, bool landscape, const DotPins *pins, HPDF_Outline *group)
 {
-    Agraph_t *g = pdf_layout(p, k);
+    Agraph_t *g = pdf_layout(p, k, pins, NULL);
     if (!g)
         return false;
     double gw, gh, pw, ph;
@@ -1109,20 +1155,22 @@ static bool pdf_step_page(Pdf *p, uint32_t k, bool landscape, HPDF_Outline *grou
     }
     if (head.oom || head.text.oom || body.oom || body.text.oom)
         ok = err_set(p->err, ERR_IO, "out of memory");
-    HPDF_Page pg = ok && box.h > 40 ? pdf_add_page(p, landscape) : NULL;
+    HPDF_Page pg = ok && box.h > 40 ? pdf_add_page(p, landscape, PDF_MARGIN) : NULL;
     if (ok && box.h <= 40)
         ok = err_set(p->err, ERR_IO, "backward step %u has too much text for one PDF page", k + 1);
     if (pg) {
-        /* bookmarks are ASCII: unnamed nodes by id and operator name */
-        char mark[96];
-        const Node *act = &p->t->g->nodes[p->t->bwd[k]];
-        if (act->name)
-            snprintf(mark, sizeof mark, "Step %u: %.60s", k + 1, act->name);
-        else
-            snprintf(mark, sizeof mark, "Step %u: #%u %s", k + 1, p->t->bwd[k], op_info((Op)act->op)->name);
+        Buf mark = {0};
+        buf_printf(&mark, "Step %u: ", k + 1);
+        pdf_node_label(p, &mark, p->t->bwd[k], false);
+        if (mark.len > 120) /* a bookmark is a reminder, not the whole name */
+            mark.data[utf8_cut(mark.data, mark.len, 120)] = '\0';
         if (!*group)
-            pdf_bookmark(p, p->outline_root, pg, "Backward steps", group);
-        pdf_bookmark(p, *group, pg, mark, NULL);
+            pdf_bookmark(p, NULL, pg, "Backward steps", group);
+        if (mark.oom)
+            err_set(p->err, ERR_IO, "out of memory");
+        else
+            pdf_bookmark(p, *group, pg, mark.data, NULL);
+        buf_free(&mark);
         para_layout(p, pg, &head, PDF_MARGIN, ph - PDF_MARGIN, width, 0);
         PdfBox region, *rp = NULL;
         if (closeup) {
@@ -1174,7 +1222,7 @@ static double flow_y(const Flow *f, int slot)
 
 static bool flow_new_page(Flow *f)
 {
-    f->pg = pdf_add_page(f->p, false);
+    f->pg = pdf_add_page(f->p, false, PDF_TABLE_SIDE);
     f->slot = 0;
     if (f->pg) {
         Style st = st_make(8.5, false, PDF_MUTED);
@@ -1490,7 +1538,7 @@ static bool pdf_tables(Pdf *p)
     size_t first = p->npages;
     bool ok = pdf_table_nodes(&f) && pdf_table_fanout(&f) && pdf_table_check(&f);
     if (ok && p->npages > first)
-        pdf_bookmark(p, p->outline_root, p->pages[first], "Tables", NULL);
+        pdf_bookmark(p, NULL, p->pages[first], "Tables", NULL);
     return ok && pdf_ok(p);
 }
 
@@ -1499,17 +1547,18 @@ static bool pdf_tables(Pdf *p)
 static bool pdf_build(Pdf *p)
 {
     const Trace *t = p->t;
-    Agraph_t *g = pdf_layout(p, UINT32_MAX);
+    bool steps = p->o->steps && t->nbwd > 0;
+    DotPins *pins = NULL;
+    Agraph_t *g = pdf_layout(p, UINT32_MAX, NULL, steps ? &pins : NULL);
     if (!g)
         return false;
     Plan pl = {0};
     bool ok = pdf_plan(p, g, &pl) && pdf_page_one(p, g, &pl) && pdf_tile_pages(p, g, &pl);
     pdf_unlayout(p, g);
-    if (ok && p->o->steps && t->nbwd > 0) {
-        HPDF_Outline group = NULL;
-        for (uint32_t k = 0; ok && k < t->nbwd; k++)
-            ok = pdf_step_page(p, k, pl.landscape, &group);
-    }
+    HPDF_Outline group = NULL;
+    for (uint32_t k = 0; ok && steps && k < t->nbwd; k++)
+        ok = pdf_step_page(p, k, pl.landscape, pins, &group);
+    dotgraph_pins_free(pins);
     plan_free(&pl);
     ok = ok && pdf_tables(p);
     if (ok)
@@ -1537,19 +1586,16 @@ static bool pdf_save(Pdf *p, FILE *f)
     return pdf_ok(p);
 }
 
-/* Title, subject and creator. libharu writes these strings without re-encoding, so non-ASCII
- * bytes are replaced to keep the metadata valid. */
+/* Title, subject and creator (libharu writes them as UTF-16 through the UTF-8 encoder). */
 static void pdf_metadata(Pdf *p)
 {
     Buf b = {0};
-    for (const char *s = p->title; *s; s++)
-        buf_append(&b, (unsigned char)*s < 0x80 ? s : "?", 1);
+    buf_puts(&b, p->title);
     if (b.data)
         pdf_st(p, HPDF_SetInfoAttr(p->doc, HPDF_INFO_TITLE, b.data));
     b.len = 0;
     buf_puts(&b, "Backpropagation handout for ");
-    for (const char *s = p->o->model_path ? p->o->model_path : p->o->stem; *s; s++)
-        buf_append(&b, (unsigned char)*s < 0x80 ? s : "?", 1);
+    buf_puts(&b, p->path);
     if (b.data)
         pdf_st(p, HPDF_SetInfoAttr(p->doc, HPDF_INFO_SUBJECT, b.data));
     pdf_st(p, HPDF_SetInfoAttr(p->doc, HPDF_INFO_CREATOR, "gradviz"));
@@ -1567,7 +1613,16 @@ bool emit_pdf(const Trace *t, const EmitOpts *o, OutSet *out, const char *dir, E
     p.table_slots = letter ? PDF_TABLE_SLOTS_LETTER : PDF_TABLE_SLOTS_A4;
     if (p.table_slots != (int)floor((p.paper_h - PDF_TABLE_TOP - PDF_TABLE_BOTTOM) / PDF_ROW_H))
         return err_set(err, ERR_IO, "internal error: PDF table slots do not match the paper");
-    p.title = t->g->title ? t->g->title : o->stem;
+    /* names from the command line may hold any bytes; libharu drops invalid UTF-8 silently */
+    utf8_clean(&p.title_buf, t->g->title ? t->g->title : o->stem);
+    utf8_clean(&p.path_buf, o->model_path ? o->model_path : o->stem);
+    p.title = p.title_buf.data ? p.title_buf.data : "";
+    p.path = p.path_buf.data ? p.path_buf.data : "";
+    if (p.title_buf.oom || p.path_buf.oom) {
+        buf_free(&p.title_buf);
+        buf_free(&p.path_buf);
+        return err_set(err, ERR_IO, "out of memory");
+    }
     p.c_value = pdf_hex(COLOR_VALUE);
     p.c_local = pdf_hex(COLOR_LOCAL);
     p.c_grad = pdf_hex(COLOR_GRAD);
@@ -1586,7 +1641,6 @@ bool emit_pdf(const Trace *t, const EmitOpts *o, OutSet *out, const char *dir, E
     if (ok) {
         /* Uncompressed, the two embedded faces alone are ~600 KB; compressed ~180 KB. */
         ok = pdf_st(&p, HPDF_SetCompressionMode(p.doc, HPDF_COMP_ALL)) && pdfdraw_load_fonts(p.doc, &p.fonts, err);
-        ok = ok && pdf_st(&p, HPDF_SetPageMode(p.doc, HPDF_PAGE_MODE_USE_NONE));
     }
     if (ok) {
         pdf_metadata(&p);
@@ -1603,7 +1657,10 @@ bool emit_pdf(const Trace *t, const EmitOpts *o, OutSet *out, const char *dir, E
     if (p.doc)
         HPDF_Free(p.doc);
     free(p.pages);
+    free(p.sides);
     buf_free(&p.tmp);
+    buf_free(&p.title_buf);
+    buf_free(&p.path_buf);
     free(path);
     return ok && err_ok(err);
 }

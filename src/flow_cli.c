@@ -20,12 +20,13 @@ static const char FLOW_USAGE[] =
     "The vanishing-gradient experiment: for each activation, a chain of N layers whose\n"
     "pre-activations z are drawn from N(0, 1); the gradient starts at 1 and is multiplied by each\n"
     "layer's local derivative (sigmoid'(z) <= 0.25, 1 - tanh^2(z) <= 1, relu: 0 or 1). Prints the\n"
-    "mean |gradient| over the trials every 10 layers, and writes the full table (flow.json) and a\n"
-    "chart on a log scale (flow.svg).\n"
+    "mean |gradient| over the trials at about five depths (layers 10, 20, ..., 50 for N = 50), and\n"
+    "writes every layer's mean (flow.json) and a chart on a log scale (flow.svg).\n"
     "\n"
     "Options:\n"
     "      --layers N      layers in the chain, 1-10000 (default 50)\n"
-    "      --trials N      random chains per activation, 1-10000000 (default 100)\n"
+    "      --trials N      random chains per activation, 1-10000000 (default 100);\n"
+    "                      layers x trials at most 200000000 (about 20 seconds)\n"
     "      --act LIST      comma list of sigmoid,tanh,relu (default: all three)\n"
     "      --seed N        seed of the generator (default 42); the same seed gives the same table\n"
     "  -o, --out DIR       output directory (default: out/flow/)\n"
@@ -204,9 +205,10 @@ int flow_main(int argc, char **argv)
     if (!for_each_item(formats, add_format, &fl))
         return fl.rc;
     if ((uint64_t)x.layers * x.trials > FLOW_MAX_WORK) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%llu", (unsigned long long)x.layers * x.trials);
-        return usage("--layers × --trials must be at most 2000000000 (this run would draw %s numbers)", msg);
+        char msg[160];
+        snprintf(msg, sizeof msg, "--layers × --trials is %llu, more than the %llu random draws one run may take",
+                 (unsigned long long)x.layers * x.trials, (unsigned long long)FLOW_MAX_WORK);
+        return usage("%s", msg);
     }
 
     Err err = {0};

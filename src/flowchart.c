@@ -8,6 +8,7 @@
 #include "flowchart.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +25,14 @@
 /* ---- Building the op list ---- */
 
 #define MAX_NOTES 8
+#define MAX_SUFFIX 64
 
 typedef struct Ctx {
     FlowDrawing *d;
     bool oom;
     double notes[MAX_NOTES][4]; /* x, y, w, h of the "= 0 from" notes, kept clear of the legend */
     int nnotes;
+    const char *suffix[MAX_SUFFIX]; /* per series: a note that found no room, for the legend */
 } Ctx;
 
 static FlowOp *op_new(Ctx *c, FlowOpKind kind)
@@ -221,9 +224,54 @@ static void draw_axes(Ctx *c, const Frame *f, const FlowChart *ch)
     text(c, 22, (f->top + f->bottom) / 2, ch->ylabel, 13, FLOW_ANCHOR_MIDDLE, C_INK, false, 90);
 }
 
-/* The polyline pieces of s (split at undrawable points), markers, and the drop to the axis
- * when s ends in exact zeros. `note` counts the zero notes drawn so far (they stack). */
-static void draw_series(Ctx *c, const Frame *f, const FlowChart *ch, const FlowSeries *s, int *note)
+/* If s ends in exact zeros after a drawable point, the index of that point; else SIZE_MAX. */
+static size_t zero_tail(const FlowSeries *s)
+{
+    size_t last = SIZE_MAX;
+    for (size_t i = 0; i < s->n; i++)
+        if (drawable(s->y[i]))
+            last = i;
+    if (last == SIZE_MAX || last + 1 >= s->n)
+        return SIZE_MAX;
+    for (size_t i = last + 1; i < s->n; i++)
+        if (!is_zero(s->y[i]))
+            return SIZE_MAX;
+    return last;
+}
+
+/* Thins a run of n points (pixel coordinates, x increasing) in place: of the points that fall
+ * in one half-point column it keeps the first, the lowest, the highest and the last, in order,
+ * so a series of a million points draws the same with a few thousand. Returns the new count. */
+static size_t thin(double *xy, size_t n)
+{
+    size_t out = 0, i = 0;
+    while (i < n) {
+        double col = floor(xy[2 * i] * 2);
+        size_t j = i, lo = i, hi = i;
+        for (; j < n && floor(xy[2 * j] * 2) == col; j++) {
+            if (xy[2 * j + 1] < xy[2 * lo + 1])
+                lo = j;
+            if (xy[2 * j + 1] > xy[2 * hi + 1])
+                hi = j;
+        }
+        /* non-decreasing indices, each >= its destination: copying forward is safe */
+        size_t keep[4] = {i, lo < hi ? lo : hi, lo < hi ? hi : lo, j - 1}, prev = SIZE_MAX;
+        for (int k = 0; k < 4; k++) {
+            if (keep[k] == prev)
+                continue;
+            xy[2 * out] = xy[2 * keep[k]];
+            xy[2 * out + 1] = xy[2 * keep[k] + 1];
+            out++;
+            prev = keep[k];
+        }
+        i = j;
+    }
+    return out;
+}
+
+/* The polyline pieces of s (split at undrawable points), markers, and the dotted drop to the
+ * axis when s ends in zeros (its note is drawn later, by draw_notes). */
+static void draw_series(Ctx *c, const Frame *f, const FlowSeries *s)
 {
     double width = s->width > 0 ? s->width : 2;
     double on = s->dashed ? 7 : 0, off = s->dashed ? 4 : 0;
@@ -240,7 +288,7 @@ static void draw_series(Ctx *c, const Frame *f, const FlowChart *ch, const FlowS
             run++;
             continue;
         }
-        path(c, xy, run, s->rgb, width, on, off);
+        path(c, xy, thin(xy, run), s->rgb, width, on, off);
         run = 0;
     }
     free(xy);
@@ -248,31 +296,71 @@ static void draw_series(Ctx *c, const Frame *f, const FlowChart *ch, const FlowS
         for (size_t i = 0; i < s->n; i++)
             if (drawable(s->y[i]))
                 circle(c, px(f, s->x[i]), py(f, s->y[i]), 2.8, s->rgb, 0xFFFFFFu);
-    /* ends in zeros after a drawable point: drop to the axis */
-    size_t last = s->n;
-    for (size_t i = 0; i < s->n; i++)
-        if (drawable(s->y[i]))
-            last = i;
-    if (last == s->n || last + 1 >= s->n)
+    size_t last = zero_tail(s);
+    if (last == SIZE_MAX)
         return;
-    for (size_t i = last + 1; i < s->n; i++)
-        if (!is_zero(s->y[i]))
-            return;
     double x0 = px(f, s->x[last]), y0 = py(f, s->y[last]), x1 = px(f, s->x[last + 1]);
     double xy2[4] = {x0, y0, x1, f->bottom};
     path(c, xy2, 2, s->rgb, width * 0.75, 2, 3);
     circle(c, x1, f->bottom, 3.2, s->rgb, s->rgb);
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s = 0 from %s = %g", s->short_name ? s->short_name : s->label, ch->xvar,
-             s->x[last + 1]);
-    bool right_half = x1 > (f->left + f->right) / 2;
-    double tx = x1 + (right_half ? -7 : 7), ty = f->bottom - 8 - 15 * (*note), tw = text_width(msg, 11.5);
-    text(c, tx, ty, msg, 11.5, right_half ? FLOW_ANCHOR_END : FLOW_ANCHOR_START, s->rgb, false, 0);
-    if (c->nnotes < MAX_NOTES) {
+}
+
+static bool box_free(const Ctx *c, const Frame *f, const FlowChart *ch, double x, double y, double w, double h);
+
+/* One note per place where series fall to zero for good: "relu = 0 from n = 6" (names joined
+ * when several fall at the same x), set just above the axis on whichever side of the drop, and
+ * at whichever height, leaves it clear of the lines. */
+static void draw_notes(Ctx *c, const Frame *f, const FlowChart *ch)
+{
+    const double size = 11.5;
+    bool done[MAX_SUFFIX] = {false};
+    for (size_t k = 0; k < ch->nseries && k < MAX_SUFFIX; k++) {
+        const FlowSeries *s = &ch->series[k];
+        size_t last = zero_tail(s);
+        if (done[k] || last == SIZE_MAX)
+            continue;
+        double x0 = s->x[last + 1];
+        char names[200] = "";
+        int count = 0;
+        for (size_t j = k; j < ch->nseries && j < MAX_SUFFIX; j++) {
+            const FlowSeries *t = &ch->series[j];
+            size_t lj = zero_tail(t);
+            if (done[j] || lj == SIZE_MAX || t->x[lj + 1] != x0)
+                continue;
+            done[j] = true;
+            size_t used = strlen(names);
+            snprintf(names + used, sizeof names - used, "%s%s", count++ ? ", " : "",
+                     t->short_name ? t->short_name : t->label);
+        }
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s = 0 from %s = %g", names, ch->xvar, x0);
+        double X = px(f, x0), tw = text_width(msg, size);
+        double tx = 0, ty = 0;
+        bool right = true, found = false;
+        for (int row = 0; row < 6 && !found; row++)
+            for (int side = 0; side < 2 && !found; side++) {
+                right = side == 0;
+                tx = right ? X + 7 : X - 7, ty = f->bottom - 8 - 15 * row;
+                if ((right && tx + tw > f->right) || (!right && tx - tw < f->left))
+                    continue;
+                found = c->nnotes < MAX_NOTES && box_free(c, f, ch, right ? tx : tx - tw, ty - size, tw, size + 2);
+            }
+        if (!found) {
+            /* no clear place in the plot: the legend says it, after each series' label */
+            char tail[96];
+            snprintf(tail, sizeof tail, "   (0 from %s = %g)", ch->xvar, x0);
+            for (size_t j = k; j < ch->nseries && j < MAX_SUFFIX; j++) {
+                size_t lj = zero_tail(&ch->series[j]);
+                if (lj != SIZE_MAX && ch->series[j].x[lj + 1] == x0)
+                    c->suffix[j] = str_dup(c, tail);
+            }
+            continue;
+        }
+        text(c, tx, ty, msg, size, right ? FLOW_ANCHOR_START : FLOW_ANCHOR_END, count == 1 ? s->rgb : C_INK, false,
+             0);
         double *r = c->notes[c->nnotes++];
-        r[0] = right_half ? tx - tw : tx, r[1] = ty - 11.5, r[2] = tw, r[3] = 15;
+        r[0] = right ? tx : tx - tw, r[1] = ty - size, r[2] = tw, r[3] = size + 3;
     }
-    (*note)++;
 }
 
 /* Whether box [x, x+w] × [y, y+h] (grown by 4 pt) touches anything drawn in the plot:
@@ -287,12 +375,13 @@ static bool box_free(const Ctx *c, const Frame *f, const FlowChart *ch, double x
     }
     for (size_t k = 0; k < ch->nseries; k++) {
         const FlowSeries *s = &ch->series[k];
+        size_t tail = zero_tail(s);
         for (size_t i = 0; i + 1 < s->n; i++) {
-            if (!drawable(s->y[i]))
+            bool drop = i == tail;
+            if (!drawable(s->y[i]) || (!drawable(s->y[i + 1]) && !drop))
                 continue;
             double x0 = px(f, s->x[i]), y0 = py(f, s->y[i]), x1 = px(f, s->x[i + 1]);
-            /* a step to an undrawable 0 is the drop to the axis */
-            double y1 = drawable(s->y[i + 1]) ? py(f, s->y[i + 1]) : is_zero(s->y[i + 1]) ? f->bottom : y0;
+            double y1 = drop ? f->bottom : py(f, s->y[i + 1]);
             int steps = 1 + (int)(hypot(x1 - x0, y1 - y0) / 3);
             for (int j = 0; j <= steps; j++) {
                 double X = x0 + (x1 - x0) * j / steps, Y = y0 + (y1 - y0) * j / steps;
@@ -307,12 +396,19 @@ static bool box_free(const Ctx *c, const Frame *f, const FlowChart *ch, double x
 /* The legend goes inside the plot where it covers nothing — along the top edge first, right
  * to left, then along the bottom edge — and below the plot, growing the drawing, if no such
  * place exists. */
+static void legend_label(const Ctx *c, const FlowChart *ch, size_t k, char *out, size_t size)
+{
+    snprintf(out, size, "%s%s", ch->series[k].label, k < MAX_SUFFIX && c->suffix[k] ? c->suffix[k] : "");
+}
+
 static void draw_legend(Ctx *c, const Frame *f, const FlowChart *ch)
 {
     const double size = 12, row = 19, pad = 10, sample = 30, m = 10, gap = 24;
+    char label[512];
     double tw = 0;
     for (size_t k = 0; k < ch->nseries; k++) {
-        double w = text_width(ch->series[k].label, size);
+        legend_label(c, ch, k, label, sizeof label);
+        double w = text_width(label, size);
         if (w > tw)
             tw = w;
     }
@@ -351,7 +447,8 @@ static void draw_legend(Ctx *c, const Frame *f, const FlowChart *ch)
         path(c, (double[]){lx, ly, lx + sample, ly}, 2, s->rgb, width, s->dashed ? 7 : 0, s->dashed ? 4 : 0);
         if (s->markers)
             circle(c, lx + sample / 2, ly, 2.8, s->rgb, 0xFFFFFFu);
-        text(c, lx + sample + 8, ly + 4.2, s->label, size, FLOW_ANCHOR_START, C_INK, false, 0);
+        legend_label(c, ch, k, label, sizeof label);
+        text(c, lx + sample + 8, ly + 4.2, label, size, FLOW_ANCHOR_START, C_INK, false, 0);
     }
 }
 
@@ -390,13 +487,19 @@ bool flowchart_layout(const FlowChart *ch, FlowDrawing *d, Err *err)
         f.lo = -1;
         f.hi = 1;
     } else {
-        f.lo = (int)floor(ymin);
-        f.hi = (int)ceil(ymax);
+        /* a million decades is beyond any chart (and keeps the int conversion defined) */
+        f.lo = (int)floor(fmax(ymin, -1e6));
+        f.hi = (int)ceil(fmin(ymax, 1e6));
         if (f.lo == f.hi) { /* every value is the same power of ten: give it room both ways */
             f.lo--;
             f.hi++;
         }
     }
+    for (size_t k = 0; k < ch->nseries && !empty; k++)
+        if (zero_tail(&ch->series[k]) != SIZE_MAX && ymin - f.lo < 0.5) {
+            f.lo--; /* room under the lowest point for a drop to zero to read as a drop */
+            break;
+        }
     f.step = (int)nice_step(f.hi - f.lo, 8);
     f.lo = (int)floor((double)f.lo / f.step) * f.step;
     f.hi = (int)ceil((double)f.hi / f.step) * f.step;
@@ -406,12 +509,12 @@ bool flowchart_layout(const FlowChart *ch, FlowDrawing *d, Err *err)
     if (ch->subtitle)
         text(&c, d->width / 2, 46, ch->subtitle, 12, FLOW_ANCHOR_MIDDLE, C_MUTED, false, 0);
     draw_axes(&c, &f, ch);
-    int note = 0;
     /* theoretical (dashed) curves first, so measured lines are drawn over them */
     for (int pass = 0; pass < 2; pass++)
         for (size_t k = 0; k < ch->nseries; k++)
             if (ch->series[k].dashed == (pass == 0))
-                draw_series(&c, &f, ch, &ch->series[k], &note);
+                draw_series(&c, &f, &ch->series[k]);
+    draw_notes(&c, &f, ch);
     if (empty)
         text(&c, (f.left + f.right) / 2, (f.top + f.bottom) / 2, "no non-zero value to draw on a log scale", 13,
              FLOW_ANCHOR_MIDDLE, C_MUTED, false, 0);

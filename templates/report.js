@@ -746,6 +746,8 @@
   /* ---- tables ------------------------------------------------------------------------------------- */
 
   var nodeRows = new Map(), nodeGradCells = new Map();
+  /* Cells that follow the step like the drawing: an edge's contribution, a fan-out term, a sum. */
+  var edgeGradCells = new Map(), fanoutCells = [];
 
   function th(text, cls) { var t = el('th', cls, text); t.setAttribute('scope', 'col'); return t; }
   function td(content, cls) { return el('td', cls, content); }
@@ -788,7 +790,7 @@
         ebody.appendChild(el('tr', null, [td(String(e.id), 'num muted'),
           td([nodeButton(e.from), ' → ', nodeButton(e.to)]), td(String(e.slot + 1), 'num muted'),
           td(num(e.value, e), 'num n-val'), td(num(e.local, e), 'num n-local'),
-          td(isConst(e.from) ? '—' : num(e.grad, e), 'num n-grad'), td(e.rule || '', 'sym')]));
+          edgeGradCell(e), td(e.rule || '', 'sym')]));
       });
       append(et, [el('caption', 'sr-only', 'Every edge'), el('thead', null, el('tr', null, [th('#', 'num'), th('From → to'),
         th('Slot', 'num'), th('Value', 'num'), th('Local ∂', 'num'), th('Contribution', 'num'), th('Rule')])), ebody]);
@@ -801,13 +803,17 @@
       } else {
         var fbody = el('tbody');
         fanout.forEach(function (f, id) {
+          var spans = [];
           var terms = f.edges.map(function (eid, i) {
             var e = edges.get(eid);
-            return [i ? el('span', 'eq muted', ' + ') : '', numSpan('grad', num(f.terms[i], e)),
+            spans.push(numSpan('grad', num(f.terms[i], e)));
+            return [i ? el('span', 'eq muted', ' + ') : '', spans[i],
               el('span', 'muted', ' (via ' + (e ? nodeName(e.to) : '#' + eid) + ')')];
           });
+          var sum = td(num(f.grad, nodes.get(id)), 'num n-grad');
+          fanoutCells.push({ id: id, f: f, terms: spans, sum: sum });
           fbody.appendChild(el('tr', null, [td(nodeButton(id)), td(String(f.edges.length), 'num'),
-            td(terms, 'terms'), td(num(f.grad, nodes.get(id)), 'num n-grad')]));
+            td(terms, 'terms'), sum]));
         });
         append(ft, [el('caption', 'sr-only', 'Nodes used more than once and their sums over paths'),
           el('thead', null, el('tr', null, [th('Node'), th('Paths', 'num'), th('Terms (one per use)'), th('Sum', 'num')])), fbody]);
@@ -850,13 +856,27 @@
     return w.rel_error <= 1e-4;
   }
 
+  function edgeGradCell(e) {
+    var cell = td('', 'num n-grad');
+    edgeGradCells.set(e.id, cell);
+    return cell;
+  }
+  function setKnown(cell, text) {
+    cell.textContent = text;
+    cell.classList.toggle('n-unknown', text === '?');
+  }
+
   function renderTables(s) {
     var active = s >= 0 ? backward[s].node : null;
     nodeRows.forEach(function (tr, id) { tr.classList.toggle('is-active', id === active); });
-    nodeGradCells.forEach(function (cell, id) {
-      var t = gradText(id, s);
-      cell.textContent = t;
-      cell.classList.toggle('n-unknown', t === '?');
+    nodeGradCells.forEach(function (cell, id) { setKnown(cell, gradText(id, s)); });
+    edgeGradCells.forEach(function (cell, id) {
+      var e = edges.get(id), k = edgeStep(e);
+      setKnown(cell, k === null ? '—' : k <= s ? num(e.grad, e) : '?');
+    });
+    fanoutCells.forEach(function (c) {
+      sumParts(c.f, s).parts.forEach(function (p, i) { setKnown(c.terms[i], p.text); });
+      setKnown(c.sum, gradText(c.id, s));
     });
   }
 

@@ -5,11 +5,11 @@
  *   pdfdraw_demo in.dot out.pdf          page = the drawing's own size (1 graph pt = 1 PDF pt)
  *   pdfdraw_demo in.dot out.pdf a4       the drawing fitted into A4 (landscape if wide)
  *
- * Build (until base.c exists, with stand-ins for the error functions):
- *   cc -std=c11 -Wall -Wextra -Wshadow -pedantic -Werror -DPDFDRAW_DEMO_ERR_STUBS \
- *      -I/usr/include/graphviz -Isrc tests/pdfdraw_demo.c src/pdfdraw.c \
+ * Not built by the Makefile (gradviz's own PDF is src/emit_pdf.c); build it by hand:
+ *   cc -std=c11 -Wall -Wextra -Wshadow -pedantic -Werror -I/usr/include/graphviz -Isrc \
+ *      tests/pdfdraw_demo.c src/pdfdraw.c src/base.c \
  *      -lgvc -lcgraph -lcdt -lxdot -lhpdf -lm -o build/pdfdraw_demo
- * With base.c, drop -DPDFDRAW_DEMO_ERR_STUBS and add src/base.c. */
+ * (-DPDFDRAW_DEMO_ERR_STUBS instead of src/base.c builds it without the rest of gradviz.) */
 #include <stdlib.h>
 #include <string.h>
 

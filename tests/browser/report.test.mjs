@@ -86,7 +86,7 @@ try {
   }
   async function testReport(r) {
     const name = basename(r.html);
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1, reducedMotion: 'reduce' });
     // No network at all: the report must be self-contained.
     const requests = [];
     await context.route('**/*', (route) => {

@@ -1,5 +1,8 @@
-"""`gradviz flow`: the vanishing-gradient experiment end to end — the table on stdout, flow.json
-and the flow.svg chart (parsed as XML, rendered by headless Chromium and checked for ink).
+"""Gradient flow end to end: the `flow` block of a model's JSON trace (the per-depth profile,
+checked against depths found here by DFS and the trace's own node gradients), and `gradviz flow`,
+the vanishing-gradient experiment — the table on stdout, flow.json and the flow.svg chart (parsed
+as XML, rendered by headless Chromium and checked for ink). Each part skips cleanly until main.c
+and tracejson.c are wired up.
 
 Expected values are computed here: E[f'(z)] and E[f'(z)^2] for z ~ N(0, 1) by Simpson's rule
 over the closed-form derivatives, and the sampling error of a mean over T trials from them."""
@@ -16,16 +19,10 @@ import xml.etree.ElementTree as ET
 import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import check, run, tmpdir  # noqa: E402
+from harness import check, run, tmpdir, trace  # noqa: E402
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
-# Until main.c dispatches `gradviz flow` to flow_main, `gradviz flow --help` is the main help
-# (or an error): skip cleanly.
-probe = run("flow", "--help")
-if probe.returncode != 0 or "--layers" not in probe.stdout:
-    print("ok - skipped: `gradviz flow` is not dispatched by main yet")
-    sys.exit(0)
 
 
 def deriv(act, z):
@@ -57,6 +54,93 @@ E1 = {a: moment(a, 1) for a in ACTS}
 E2 = {a: moment(a, 2) for a in ACTS}
 check("lecture's factors: E[sigmoid'] = 0.2066, E[1 - tanh^2] = 0.6057, E[relu'] = 0.5",
       round(E1["sigmoid"], 4) == 0.2066 and round(E1["tanh"], 4) == 0.6057 and abs(E1["relu"] - 0.5) < 1e-12, E1)
+
+
+# ---- the `flow` block of a model's trace: the per-depth profile ----
+
+def longest_paths(doc):
+    """{node id: longest path in edges to the primary output} by memoised DFS over out-edges."""
+    out = {}
+    for e in doc["edges"]:
+        out.setdefault(e["from"], []).append(e["to"])
+    primary = doc["outputs"][0]
+    memo = {}
+
+    def depth(n):
+        if n not in memo:
+            best = 0 if n == primary else None
+            for t in out.get(n, []):
+                d = depth(t)
+                if d is not None and (best is None or d + 1 > best):
+                    best = d + 1
+            memo[n] = best
+        return memo[n]
+    sys.setrecursionlimit(10000)
+    return {n["id"]: depth(n["id"]) for n in doc["nodes"]}
+
+
+def expected_levels(doc):
+    depths = longest_paths(doc)
+    levels = {}
+    for n in doc["nodes"]:
+        d = depths[n["id"]]
+        if d is None or n["kind"] == "const":
+            continue
+        levels.setdefault(d, []).append(abs(n["grad"]))
+    return [levels.get(d, []) for d in range(max(levels) + 1)]
+
+
+def chain_model(act, layers, seed):
+    d = tmpdir()
+    path = os.path.join(d, f"{act}_chain.grad")
+    p = run("gen", "chain", layers, "--act", act, "--seed", seed)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(p.stdout)
+    return path
+
+
+def relu_chain(layers):
+    """h_k = relu(1*h_{k-1} + 0.5) from h0 = 1: every pre-activation positive."""
+    lines = ["input h0 = 1"]
+    for k in range(1, layers + 1):
+        lines += [f"param w{k} = 1", f"param b{k} = 0.5",
+                  f"{'output ' if k == layers else ''}h{k} = relu(w{k}*h{k - 1} + b{k})"]
+    d = tmpdir()
+    path = os.path.join(d, "relu_chain.grad")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+sig_model = chain_model("sigmoid", 20, 3)
+p, doc, _ = trace(sig_model)
+if doc is not None and "flow" not in doc:
+    print("ok - skipped: the JSON trace has no flow block yet")
+elif check("trace of a sigmoid chain", doc is not None, p.stderr):
+    flow_block = doc["flow"]
+    want = expected_levels(doc)
+    got = flow_block.get("levels", [])
+    check("flow block: one level per depth, 3 per layer", len(got) == len(want) == 3 * 20 + 1, (len(got), len(want)))
+    ok = all(g["depth"] == d and g["nodes"] == len(w) and math.isclose(g["mean"], sum(w) / len(w), rel_tol=1e-12)
+             and g["max"] == max(w) for d, (g, w) in enumerate(zip(got, want)))
+    check("flow block: mean and max |dL/dnode| per depth match the trace's node gradients", ok, got[:4])
+    means = [g["mean"] for g in got]
+    check("sigmoid chain: the profile decays with depth",
+          sum(means[-20:]) / 20 < 1e-6 * sum(means[:20]) / 20, means[::10])
+    p, doc, _ = trace(relu_chain(15))
+    if check("trace of a positive relu chain", doc is not None and "flow" in doc, p.stderr):
+        got = doc["flow"]["levels"]
+        check("positive relu chain: the profile does not decay", all(g["mean"] >= 1 - 1e-12 for g in got),
+              [g["mean"] for g in got])
+
+# ---- `gradviz flow` ----
+
+# Until main.c dispatches `gradviz flow` to flow_main, `gradviz flow --help` is the main help
+# (or an error): skip cleanly.
+probe = run("flow", "--help")
+if probe.returncode != 0 or "--layers" not in probe.stdout:
+    print("ok - skipped: `gradviz flow` is not dispatched by main yet")
+    sys.exit(0)
 
 
 def flow(*args, out=None):

@@ -35,7 +35,8 @@ def fmt(v, prec=4):
 
 def pages_text(pdf):
     """pdftotext output split into pages (pdftotext ends each page with a form feed)."""
-    p = tool("pdftotext", "-enc", "UTF-8", pdf, "-")
+    # -raw: text in drawing order, so a heading never mixes with the drawing beside it
+    p = tool("pdftotext", "-raw", "-enc", "UTF-8", pdf, "-")
     pages = p.stdout.split("\f")
     if pages and pages[-1].strip() == "":
         pages.pop()

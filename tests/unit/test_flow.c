@@ -655,6 +655,57 @@ static void test_chart_generic(void **state)
     buf_free(&b);
     flowchart_drawing_free(&d);
 
+    /* a drop to zero that crosses the whole plot leaves no room for its note: the legend
+     * carries it instead; a steep one gets its note beside the drop */
+    double xs3[] = {0, 1, 2}, shallow[] = {0, log10(2), -INFINITY};
+    const char *wide = "a series whose name is long enough to be crossed by its own drop";
+    FlowSeries one = {.label = wide, .x = xs3, .y = shallow, .n = 3, .rgb = 0x123456};
+    FlowChart drop = {.title = "D", .xlabel = "x", .ylabel = "y", .xvar = "x", .series = &one, .nseries = 1};
+    assert_true(flowchart_layout(&drop, &d, &err));
+    assert_null(find_text(&d, "= 0 from x = 2"));
+    assert_non_null(find_text(&d, "own drop   (0 from x = 2)"));
+    check_inside(&d);
+    flowchart_drawing_free(&d);
+    double xs50[50], steep[50];
+    for (int i = 0; i < 50; i++) {
+        xs50[i] = i;
+        steep[i] = i < 5 ? -0.3 * i : -INFINITY;
+    }
+    one = (FlowSeries){.label = "s", .x = xs50, .y = steep, .n = 50, .rgb = 0x123456};
+    assert_true(flowchart_layout(&drop, &d, &err));
+    assert_non_null(find_text(&d, "s = 0 from x = 5"));
+    assert_null(find_text(&d, "(0 from"));
+    check_inside(&d);
+    flowchart_drawing_free(&d);
+
+    /* a series of 200,000 points is thinned to what a drawing can show, keeping its extremes */
+    size_t big = 200000;
+    double *bx = malloc(big * sizeof *bx), *by = malloc(big * sizeof *by);
+    assert_true(bx && by);
+    for (size_t i = 0; i < big; i++) {
+        bx[i] = (double)i;
+        by[i] = -(double)i / 20000 + (i == 123457 ? 3 : 0); /* one spike */
+    }
+    one = (FlowSeries){.label = "big", .x = bx, .y = by, .n = big, .rgb = 0x123456};
+    assert_true(flowchart_layout(&drop, &d, &err));
+    const FlowOp *line_op = NULL;
+    for (size_t i = 0; i < d.nops; i++)
+        if (d.ops[i].kind == FLOWOP_PATH && d.ops[i].stroke == 0x123456 && d.ops[i].npts > 2)
+            line_op = &d.ops[i];
+    assert_non_null(line_op);
+    assert_true(line_op->npts < 6000);
+    /* the y axis runs from 10⁰ to 10⁻¹⁰; where the spike must be drawn: */
+    const FlowOp *t0 = find_text(&d, "10⁰"), *t10 = find_text(&d, "10⁻¹⁰");
+    assert_true(t0 && t10);
+    double spike = t0->y + (6.17285 - 3) / 10 * (t10->y - t0->y);
+    bool kept = false;
+    for (size_t k = 0; k < line_op->npts; k++)
+        kept = kept || fabs(line_op->pts[2 * k + 1] - spike) < 1e-6;
+    assert_true(kept);
+    flowchart_drawing_free(&d);
+    free(bx);
+    free(by);
+
     /* nothing drawable at all */
     FlowChart empty = {.title = "E", .xlabel = "x", .ylabel = "y", .xvar = "x", .series = s + 1, .nseries = 1};
     assert_true(flowchart_layout(&empty, &d, &err));

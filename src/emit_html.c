@@ -10,6 +10,7 @@
  * from the model is HTML-escaped in text and attributes, and `<` is written as \u003c in JSON
  * inside <script>, so neither a title nor a comment can close an element. */
 #define _POSIX_C_SOURCE 200809L
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,7 @@ static bool load_templates(Page *p, const char *dir, Err *err)
 static bool render_svg(const Trace *t, const EmitOpts *o, Page *p, Err *err)
 {
     DotOpts d = {.precision = o->precision, .rankdir_tb = o->rankdir_tb, .frame = UINT32_MAX, .cell_anchors = true};
+    assert(o->gvc); /* the caller's one context (needs_layout) */
     Agraph_t *g = dotgraph_build(t, &d, err);
     if (!g)
         return false;

@@ -98,11 +98,14 @@
 
   function fmt(v) { return fmtG(v, precision); }
   var NONFINITE = { nan: 'NaN', inf: '∞', '-inf': '−∞' };
-  /* A trace number: null means non-finite (marker on the record) or absent. */
-  function num(v, rec) {
+  /* A trace number: null means non-finite or absent. The record holding field F marks a
+   * non-finite F with F_nonfinite ("grad_nonfinite", "local_nonfinite", ...), except a value,
+   * whose marker is plain "nonfinite" on nodes (and "value_nonfinite" on edges); see the schema. */
+  function num(v, rec, field) {
     if (typeof v === 'number') return fmt(v);
-    if (rec && rec.nonfinite && NONFINITE[rec.nonfinite]) return NONFINITE[rec.nonfinite];
-    return '—';
+    field = field || 'value';
+    var m = rec ? rec[field + '_nonfinite'] || (field === 'value' ? rec.nonfinite : undefined) : undefined;
+    return NONFINITE[m] || '—';
   }
 
   var nodes = new Map(), edges = new Map(), inEdges = new Map(), outEdges = new Map();
@@ -427,7 +430,7 @@
       var k = e ? edgeStep(e) : null;
       var ok = k !== null && k <= s;
       if (!ok) all = false;
-      return { edge: eid, known: ok, text: ok ? num(f.terms[i], e) : '?', at: k };
+      return { edge: eid, known: ok, text: ok ? num(f.terms[i], e, 'grad') : '?', at: k };
     });
     return { parts: parts, all: all };
   }
@@ -441,7 +444,7 @@
     var end = body.lastIndexOf(' = ');
     var spans = [], at = 0;
     for (var i = 0; end >= 0 && i < f.edges.length; i++) {
-      var t = num(f.terms[i], edges.get(f.edges[i]));
+      var t = num(f.terms[i], edges.get(f.edges[i]), 'grad');
       var k = at - 1;
       do {
         k = body.indexOf(t, k + 1);
@@ -511,7 +514,7 @@
   function gradText(id, s) {
     var n = nodes.get(id), r = readyStep(id);
     if (r === null) return '—';
-    return known(r, s) ? num(n.grad, n) : '?';
+    return known(r, s) ? num(n.grad, n, 'grad') : '?';
   }
   function nodeAria(id, s) {
     var n = nodes.get(id);
@@ -557,17 +560,17 @@
 
     /* The active node's gradient: where it came from. */
     if (id === primary) {
-      append(explain, formula('', [dL(id), numSpan('grad', num(b.grad, n))]));
+      append(explain, formula('', [dL(id), numSpan('grad', num(b.grad, b, 'grad'))]));
       append(explain, el('p', 'muted', 'The output: its gradient with respect to itself is 1. Backprop starts here.'));
     } else if (fanout.has(id)) {
       var f = fanout.get(id), sp = sumParts(f, s);
-      append(explain, formula('sum', [dL(id), joinTerms(sp.parts), numSpan('grad', num(b.grad, n))]));
+      append(explain, formula('sum', [dL(id), joinTerms(sp.parts), numSpan('grad', num(b.grad, b, 'grad'))]));
       append(explain, el('p', 'muted', nodeName(id) + ' is used ' + f.edges.length +
         ' times: its gradient is the sum over paths, complete at step ' + (readyStep(id) + 1) + '.'));
     } else {
       var outs = outEdges.get(id).filter(function (e) { return stepOf.has(e.to); });
       var via = outs.length === 1 ? outs[0] : null;
-      append(explain, formula('', [dL(id), numSpan('grad', num(b.grad, n))]));
+      append(explain, formula('', [dL(id), numSpan('grad', num(b.grad, b, 'grad'))]));
       if (via) append(explain, el('p', 'muted', 'Received from ' + nodeName(via.to) + ' at step ' + (stepOf.get(via.to) + 1) + '.'));
     }
 
@@ -583,7 +586,7 @@
         el('span', 'muted', ' (operand ' + (e.slot + 1) + ')')]);
       append(box, head);
       if (e.rule) append(box, el('div', 'rule', e.rule));
-      var local = numSpan('local', num(c.local, e));
+      var local = numSpan('local', num(c.local, c, 'local'));
       if (isConst(from)) {
         append(box, formula('', ['∂' + dName(id) + '/∂' + dName(from), local]));
         append(box, el('p', 'note', nodeName(from) + ' is a constant: no gradient flows to it.'));
@@ -593,15 +596,15 @@
       var fo = fanout.get(from);
       /* A fan-out operand accumulates: its gradient is a sum of such terms. */
       append(box, formula('', [dL(from), dL(id) + ' · ∂' + dName(id) + '/∂' + dName(from),
-        ['(', numSpan('grad', num(b.grad, n)), ')(', local, ')'], numSpan('grad', num(c.grad, e))], fo ? '+=' : null));
+        ['(', numSpan('grad', num(b.grad, b, 'grad')), ')(', local, ')'], numSpan('grad', num(c.grad, c, 'grad'))], fo ? '+=' : null));
       if (fo) {
         var sp2 = sumParts(fo, s);
         append(box, formula('sum', [dL(from), joinTerms(sp2.parts),
-          sp2.all ? numSpan('grad', num(fo.grad, nodes.get(from))) : numSpan('unknown', '?')]));
+          sp2.all ? numSpan('grad', num(fo.grad, fo, 'grad')) : numSpan('unknown', '?')]));
         var got = sp2.parts.filter(function (p) { return p.known; }).length;
         append(box, el('p', 'note', sp2.all
           ? [el('span', 'done-badge', '✓ complete'), ': all ' + fo.edges.length + ' terms have arrived (sum over paths).']
-          : got + ' of ' + fo.edges.length + ' terms so far; running sum ' + num(c.accum, e) + '.'));
+          : got + ' of ' + fo.edges.length + ' terms so far; running sum ' + num(c.accum, c, 'accum') + '.'));
       } else if (readyStep(from) === s) {
         append(box, el('p', 'note', [el('span', 'done-badge', '✓ complete'),
           nodes.get(from) && nodes.get(from).kind !== 'op'
@@ -651,10 +654,10 @@
         el('span', 'badge', 'edge #' + e.id)]));
       dlRow(dl, 'Operand', 'slot ' + (e.slot + 1) + ' of ' + nodeTitle(e.to));
       dlRow(dl, 'Value', numSpan('val', num(e.value, e)));
-      dlRow(dl, 'Local ∂', [numSpan('local', num(e.local, e)), e.rule ? [' ', el('span', 'muted sym', e.rule)] : null]);
+      dlRow(dl, 'Local ∂', [numSpan('local', num(e.local, e, 'local')), e.rule ? [' ', el('span', 'muted sym', e.rule)] : null]);
       var k = edgeStep(e);
       dlRow(dl, 'Contribution', k === null ? el('span', 'muted', 'none (from a constant)')
-        : (k <= s ? numSpan('grad', num(e.grad, e)) : [numSpan('unknown', '?'), el('span', 'muted', ' (sent at step ' + (k + 1) + ')')]));
+        : (k <= s ? numSpan('grad', num(e.grad, e, 'grad')) : [numSpan('unknown', '?'), el('span', 'muted', ' (sent at step ' + (k + 1) + ')')]));
       append(detailsBox, dl);
       return;
     }
@@ -671,8 +674,8 @@
     var r = readyStep(id);
     var g;
     if (r === null) g = el('span', 'muted', 'none: constants have no gradient');
-    else if (r === -Infinity) g = [numSpan('grad', num(n.grad, n)), el('span', 'muted', ' (' + outName + ' does not depend on it)')];
-    else if (r <= s) g = numSpan('grad', num(n.grad, n));
+    else if (r === -Infinity) g = [numSpan('grad', num(n.grad, n, 'grad')), el('span', 'muted', ' (' + outName + ' does not depend on it)')];
+    else if (r <= s) g = numSpan('grad', num(n.grad, n, 'grad'));
     else g = [numSpan('unknown', '?'), el('span', 'muted', ' (complete at step ' + (r + 1) + ')')];
     dlRow(dl, r === null ? 'Gradient' : dL(id), g);
     if (fanout.has(id) && r !== null && r <= s) {
@@ -682,7 +685,7 @@
     var ins = inEdges.get(id);
     if (n.kind === 'op' && ins.length) {
       dlRow(dl, 'Inputs', ins.map(function (e, i) {
-        return [i ? ', ' : '', el('span', 'sym', nodeName(e.from)), ' ', el('span', 'muted', '(∂ '), numSpan('local', num(e.local, e)), el('span', 'muted', ')')];
+        return [i ? ', ' : '', el('span', 'sym', nodeName(e.from)), ' ', el('span', 'muted', '(∂ '), numSpan('local', num(e.local, e, 'local')), el('span', 'muted', ')')];
       }));
     }
     var outs = outEdges.get(id);
@@ -789,7 +792,7 @@
       (trace.edges || []).forEach(function (e) {
         ebody.appendChild(el('tr', null, [td(String(e.id), 'num muted'),
           td([nodeButton(e.from), ' → ', nodeButton(e.to)]), td(String(e.slot + 1), 'num muted'),
-          td(num(e.value, e), 'num n-val'), td(num(e.local, e), 'num n-local'),
+          td(num(e.value, e), 'num n-val'), td(num(e.local, e, 'local'), 'num n-local'),
           edgeGradCell(e), td(e.rule || '', 'sym')]));
       });
       append(et, [el('caption', 'sr-only', 'Every edge'), el('thead', null, el('tr', null, [th('#', 'num'), th('From → to'),
@@ -806,11 +809,11 @@
           var spans = [];
           var terms = f.edges.map(function (eid, i) {
             var e = edges.get(eid);
-            spans.push(numSpan('grad', num(f.terms[i], e)));
+            spans.push(numSpan('grad', num(f.terms[i], e, 'grad')));
             return [i ? el('span', 'eq muted', ' + ') : '', spans[i],
               el('span', 'muted', ' (via ' + (e ? nodeName(e.to) : '#' + eid) + ')')];
           });
-          var sum = td(num(f.grad, nodes.get(id)), 'num n-grad');
+          var sum = td(num(f.grad, f, 'grad'), 'num n-grad');
           fanoutCells.push({ id: id, f: f, terms: spans, sum: sum });
           fbody.appendChild(el('tr', null, [td(nodeButton(id)), td(String(f.edges.length), 'num'),
             td(terms, 'terms'), sum]));
@@ -828,30 +831,31 @@
         var ok = checkPassed(check, w);
         if (!ok) allOk = false;
         var tr = el('tr', ok ? 'pass' : 'fail', [td(nodeButton(w.node)),
-          td(num(w.analytic), 'num'), td(num(w.numeric), 'num'),
-          td(typeof w.abs_error === 'number' ? num(w.abs_error) : '—', 'num'),
-          td(num(w.rel_error), 'num'), td(ok ? '✓ pass' : '✗ fail', 'result')]);
+          td(num(w.analytic, w, 'analytic'), 'num'), td(num(w.numeric, w, 'numeric'), 'num'),
+          td(num(w.abs_error, w, 'abs_error'), 'num'),
+          td(num(w.rel_error, w, 'rel_error'), 'num'), td(ok ? '✓ pass' : '✗ fail', 'result')]);
         cbody.appendChild(tr);
       });
       if (typeof check.passed === 'boolean') allOk = check.passed;
       append(ct, [el('caption', 'sr-only', 'Numeric gradient check'),
         el('thead', null, el('tr', null, [th('Leaf'), th('Analytic', 'num'), th('Numeric', 'num'),
           th('Abs. error', 'num'), th('Rel. error', 'num'), th('Result')])), cbody]);
-      var summary = $('gv-check-summary');
+      var summary = $('gv-check-summary'), tol = check.tolerance || {};
       append(summary, [el('span', 'result-pill ' + (allOk ? 'pass' : 'fail'), allOk ? '✓ all passed' : '✗ failed'),
         ' ', (check.method || 'numeric') + (typeof check.eps === 'number' ? ', ε = ' + fmt(check.eps) : '') +
         (typeof check.max_rel_error === 'number' ? '; largest relative error ' + fmt(check.max_rel_error) : '') +
-        (typeof check.rtol === 'number' ? '; tolerance ' + fmt(check.rtol) + ' relative' : '') +
-        (typeof check.atol === 'number' ? ' or ' + fmt(check.atol) + ' absolute' : '') + '.']);
+        (typeof tol.rel === 'number' ? '; tolerance ' + fmt(tol.rel) + ' relative' : '') +
+        (typeof tol.abs === 'number' ? ' or ' + fmt(tol.abs) + ' absolute' : '') + '.']);
     }
   }
 
-  /* An entry's own verdict if the trace has one, else the trace's tolerances, else 1e-4. */
+  /* An entry's own verdict (the schema requires it), else the trace's tolerances, else 1e-4. */
   function checkPassed(check, w) {
     if (typeof w.passed === 'boolean') return w.passed;
     if (typeof w.rel_error !== 'number') return false;
-    if (typeof check.rtol === 'number') {
-      return w.rel_error <= check.rtol || (typeof check.atol === 'number' && typeof w.abs_error === 'number' && w.abs_error <= check.atol);
+    var tol = check.tolerance || {};
+    if (typeof tol.rel === 'number') {
+      return w.rel_error <= tol.rel || (typeof tol.abs === 'number' && typeof w.abs_error === 'number' && w.abs_error <= tol.abs);
     }
     return w.rel_error <= 1e-4;
   }
@@ -872,7 +876,7 @@
     nodeGradCells.forEach(function (cell, id) { setKnown(cell, gradText(id, s)); });
     edgeGradCells.forEach(function (cell, id) {
       var e = edges.get(id), k = edgeStep(e);
-      setKnown(cell, k === null ? '—' : k <= s ? num(e.grad, e) : '?');
+      setKnown(cell, k === null ? '—' : k <= s ? num(e.grad, e, 'grad') : '?');
     });
     fanoutCells.forEach(function (c) {
       sumParts(c.f, s).parts.forEach(function (p, i) { setKnown(c.terms[i], p.text); });
@@ -1018,10 +1022,11 @@
     if (zf) zf.addEventListener('click', setFit);
     setFit();
     /* A drawing too big to read when fitted opens at a readable size; the view then follows
-     * the active node. */
+     * the active node. Graphviz's smallest labels are 9 pt (12 px at 100%): below 70% they are
+     * under ~8 px, unreadable on a projector, so open at 90% (11 px) and scroll instead. */
     if (svg && graphWrap && natural.w) {
       var scale = svg.getBoundingClientRect().width / natural.w;
-      if (scale > 0 && scale < 0.45) zoomBy(0.8 / scale);
+      if (scale > 0 && scale < 0.7) zoomBy(0.9 / scale);
     }
   }
   /* Scrolls the drawing (not the page) so node id is in view, if it is not. */

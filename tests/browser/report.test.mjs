@@ -163,11 +163,12 @@ try {
         edge: tr.edges.map((e) => [e.id, f(e.grad)]),
       };
     }, [trace, P]);
+    // A null number's marker (schema): F_nonfinite for field F, plain "nonfinite" for a node's value.
     const NF = { nan: 'NaN', inf: '∞', '-inf': '−∞' };
-    const nf = (rec) => NF[rec && rec.nonfinite] ?? '—';
-    const nodeGradF = new Map(fmtAll.node.map(([id, t]) => [id, t ?? nf(M.nodes.get(id))]));
-    const nodeValF = new Map(fmtAll.value.map(([id, t]) => [id, t ?? nf(M.nodes.get(id))]));
-    const edgeGradF = new Map(fmtAll.edge.map(([id, t]) => [id, t ?? nf(M.edges.get(id))]));
+    const nf = (rec, marker) => NF[rec && rec[marker]] ?? '—';
+    const nodeGradF = new Map(fmtAll.node.map(([id, t]) => [id, t ?? nf(M.nodes.get(id), 'grad_nonfinite')]));
+    const nodeValF = new Map(fmtAll.value.map(([id, t]) => [id, t ?? nf(M.nodes.get(id), 'nonfinite')]));
+    const edgeGradF = new Map(fmtAll.edge.map(([id, t]) => [id, t ?? nf(M.edges.get(id), 'grad_nonfinite')]));
 
     const s0 = await snapshot();
     const cell0 = (cid) => (cid in s0.cells ? s0.cells[cid] : null);

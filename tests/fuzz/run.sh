@@ -1,11 +1,12 @@
 #!/bin/sh
 # Runs the libFuzzer targets built by `make fuzz-build` (build/fuzz/fuzz_model, fuzz_parse).
 #
-#   tests/fuzz/run.sh SECONDS [TARGET...]   fuzz each TARGET for SECONDS (default: fuzz_model)
+#   tests/fuzz/run.sh SECONDS [TARGET...]   fuzz the TARGETs side by side for SECONDS
+#                                           (default: fuzz_model and fuzz_parse)
 #   tests/fuzz/run.sh --smoke               CI smoke run: both targets side by side, ~45 s
 #
-# Environment: FUZZ_JOBS=N runs N fuzzing processes per target (libFuzzer -fork=N; use 2 on
-# the 2-core CI machine for long runs); FUZZ_ARGS adds libFuzzer flags.
+# Environment: FUZZ_JOBS=N runs N fuzzing processes per target (libFuzzer -fork=N, which goes
+# on after a crash and collects every reproducer); FUZZ_ARGS adds libFuzzer flags.
 #
 # First every input in tests/fuzz/regress/ is replayed once (each once crashed gradviz).
 # Then each target fuzzes a working corpus build/fuzz/corpus/<target>/, seeded from
@@ -22,16 +23,14 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:allocator_m
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}"
 
-smoke=0
 if [ "${1:-}" = "--smoke" ]; then
-    smoke=1
     secs=40
     shift
     set -- fuzz_model fuzz_parse
 else
     secs=${1:-60}
     [ $# -gt 0 ] && shift
-    [ $# -eq 0 ] && set -- fuzz_model
+    [ $# -eq 0 ] && set -- fuzz_model fuzz_parse
 fi
 case "$secs" in *[!0-9]*|'') echo "fuzz: SECONDS must be a whole number, got '$secs'" >&2; exit 2 ;; esac
 
@@ -81,12 +80,8 @@ run_target() { # $1 target, $2 seconds; writes $B/logs/$1.log
 
 start=$(date +%s)
 touch "$B/logs/.start"
-if [ "$smoke" -eq 1 ]; then
-    for t in "$@"; do run_target "$t" "$secs" & done
-    wait
-else
-    for t in "$@"; do run_target "$t" "$secs"; done
-fi
+for t in "$@"; do run_target "$t" "$secs" & done
+wait
 for t in "$@"; do
     log=$B/logs/$t.log
     rc=$(cat "$B/logs/$t.rc")

@@ -48,6 +48,7 @@ LIB_SRC := \
 	src/tracejson.c \
 	src/dotgraph.c \
 	src/pdfdraw.c \
+	src/flowpdf.c \
 	src/emit.c \
 	src/emit_dot.c \
 	src/emit_svg.c \

@@ -1,7 +1,8 @@
 /* emit_html: the interactive HTML report (issue 4), one self-contained file that steps through
  * the backward pass offline. The page is a viewer of the public JSON trace: it embeds the very
  * document `-f json` writes (tracejson_write), Graphviz's own SVG of the drawing (dotgraph, with
- * label-cell ids), the model's source lines, and the DOT and JSON files as download links.
+ * label-cell ids), the model's source lines, and the DOT and JSON files as download links; and
+ * the gradient-by-depth chart (flow_profile + flowchart_profile, the chart the PDF replays).
  *
  * The front-end lives in templates/report.{html,css,js}, embedded at build time
  * (build/gen/templates.h, made by templates/embed.sh) or read from --template DIR. report.html's
@@ -18,13 +19,13 @@
 
 #include "dotgraph.h"
 #include "emit.h"
+#include "flow.h"
+#include "flowchart.h"
+#include "fmt.h"
 #include "tracejson.h"
+#include "version.h"
 
 #include "templates.h" /* generated: tpl_report_html[], tpl_report_css[], tpl_report_js[] */
-
-/* The version named in the page. main.c defines the same string for --version (tests check
- * that they agree); it belongs in a shared header. */
-#define HTML_VERSION "0.1.0"
 
 /* A --template file larger than this is refused: the built-in page is ~80 KB. */
 #define TEMPLATE_MAX_BYTES (16u << 20)
@@ -43,6 +44,7 @@ typedef struct Page {
     char *svg;  size_t svg_len;  /* owned (gvRenderData via dotgraph_render) */
     char *json; size_t json_len; /* owned (open_memstream): the trace, as -f json writes it */
     char *dot;  size_t dot_len;  /* owned (open_memstream): the DOT file, as -f dot writes it */
+    Buf flow;                    /* owned: the <svg> of the gradient-by-depth chart */
     const Source *src;           /* borrowed: the model text */
 } Page;
 
@@ -183,6 +185,21 @@ static bool write_json(const Trace *t, const EmitOpts *o, Page *p, Err *err)
     return ok;
 }
 
+/* The gradient-by-depth chart as an inline <svg> (no XML prolog: flowchart_svg writes none). */
+static bool render_flow(const Trace *t, Page *p, Err *err)
+{
+    FlowProfile fp = {0};
+    FlowDrawing d = {0};
+    bool ok = flow_profile(t, &fp, err) && flowchart_profile(&fp, t->g->title, fmt_output_name(t), &d, err);
+    if (ok)
+        flowchart_svg(&d, &p->flow);
+    if (ok && (p->flow.oom || !p->flow.data))
+        ok = err_set(err, ERR_IO, "out of memory");
+    flowchart_drawing_free(&d);
+    flow_profile_free(&fp);
+    return ok;
+}
+
 /* ---- escapes, each writing to f ---- */
 
 /* HTML text and attribute values: the five characters that can start or end markup. */
@@ -286,10 +303,11 @@ static void put_data_url(FILE *f, const char *mime, const char *s, size_t n)
 
 /* ---- filling report.html ---- */
 
-static const char *const PLACEHOLDERS[] = {"TITLE", "CSS", "JS", "SVG", "TRACE_JSON", "SOURCE_JSON",
-                                           "PRECISION", "VERSION", "DOT_DATAURL", "JSON_DATAURL"};
+static const char *const PLACEHOLDERS[] = {"TITLE",     "CSS",     "JS",          "SVG",
+                                           "TRACE_JSON", "SOURCE_JSON", "PRECISION", "VERSION",
+                                           "DOT_DATAURL", "JSON_DATAURL", "FLOW_SVG"};
 enum { PH_TITLE, PH_CSS, PH_JS, PH_SVG, PH_TRACE_JSON, PH_SOURCE_JSON, PH_PRECISION, PH_VERSION, PH_DOT_DATAURL,
-       PH_JSON_DATAURL, PH_COUNT };
+       PH_JSON_DATAURL, PH_FLOW_SVG, PH_COUNT };
 
 static void put_placeholder(FILE *f, const Page *p, int which)
 {
@@ -306,9 +324,10 @@ static void put_placeholder(FILE *f, const Page *p, int which)
     case PH_TRACE_JSON: put_json_in_script(f, p->json, p->json_len); break;
     case PH_SOURCE_JSON: put_source_json(f, p->src); break;
     case PH_PRECISION: fprintf(f, "%d", p->precision); break;
-    case PH_VERSION: put_html(f, HTML_VERSION); break;
+    case PH_VERSION: put_html(f, GRADVIZ_VERSION); break;
     case PH_DOT_DATAURL: put_data_url(f, "text/vnd.graphviz", p->dot, p->dot_len); break;
     case PH_JSON_DATAURL: put_data_url(f, "application/json", p->json, p->json_len); break;
+    case PH_FLOW_SVG: fwrite(p->flow.data, 1, p->flow.len, f); break;
     default: break;
     }
 }
@@ -355,7 +374,7 @@ bool emit_html(const Trace *t, const EmitOpts *o, OutSet *out, const char *dir, 
     Page p = {.title = t->g->title ? t->g->title : o->stem, .precision = o->precision, .src = t->src};
     char *path = NULL;
     bool ok = load_templates(&p, o->template_dir, err) && render_svg(t, o, &p, err) && write_json(t, o, &p, err) &&
-              write_dot(t, o, &p, err);
+              write_dot(t, o, &p, err) && render_flow(t, &p, err);
     if (ok && !strstr(p.svg, "<svg"))
         ok = err_set(err, ERR_IO, "Graphviz wrote no SVG for the HTML report");
     if (ok && !(path = outfile_path(dir, o->stem, NULL, "html")))
@@ -373,5 +392,6 @@ bool emit_html(const Trace *t, const EmitOpts *o, OutSet *out, const char *dir, 
     free(p.svg);
     free(p.json);
     free(p.dot);
+    buf_free(&p.flow);
     return ok;
 }

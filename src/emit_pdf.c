@@ -8,6 +8,10 @@
  *      its in-edges highlighted, "?" for gradients not computed yet) and under it the chain
  *      rule written out with numbers, the local-derivative rule of each edge, and, at the step
  *      where a fan-out node's gradient completes, the sum of its terms;
+ *   then one page with the gradient by depth: the chart of flowchart_profile (mean and largest
+ *      |∂L/∂node| of the nodes at each depth, the longest path to the output, on a log scale;
+ *      the chart the HTML report shows), replayed by flowpdf, and under it what it means and
+ *      what the deepest level holds;
  *   last, the tables: every node (value and gradient), every fan-out sum path by path, and
  *      with --check the gradient check, continuing over as many pages as they need.
  *
@@ -16,10 +20,11 @@
  * step text) is dropped before layout: the page sets those itself, larger and in reading order.
  * Every number is written by fmt_num, so it reads exactly as in the drawing.
  *
- * So the page count is 1 + tiles + steps (with --steps) + table pages.
+ * So the page count is 1 + tiles + steps (with --steps) + 1 (gradient by depth) + table pages.
  *
  * Orientation: graph pages are landscape or portrait, whichever draws the final graph larger
- * (LR graphs are usually landscape); table pages are portrait.
+ * (LR graphs are usually landscape); the gradient-by-depth page is landscape (the chart is
+ * wide); table pages are portrait.
  *
  * Big graphs. A drawing is readable when its scale is at least PDF_READABLE_SCALE (the 9 pt
  * edge labels then print at 4.5 pt or more). Page 1 always shows the whole graph. When its
@@ -55,6 +60,9 @@
 
 #include "dotgraph.h"
 #include "emit.h"
+#include "flow.h"
+#include "flowchart.h"
+#include "flowpdf.h"
 #include "fmt.h"
 #include "pdfdraw.h"
 
@@ -329,6 +337,32 @@ static void para_putf(Para *pa, Style st, const char *fmt, ...)
     va_end(ap);
     para_run(pa, st, tmp, (size_t)n, false);
     free(tmp);
+}
+
+/* Text that may wrap inside: one run per word (each but the first with its leading space), as
+ * para_layout breaks lines between runs only. */
+static void para_words(Para *pa, Style st, const char *s)
+{
+    while (*s) {
+        const char *e = s;
+        while (*e == ' ')
+            e++;
+        while (*e && *e != ' ')
+            e++;
+        para_run(pa, st, s, (size_t)(e - s), false);
+        s = e;
+    }
+}
+
+static void para_wordsf(Para *pa, Style st, const char *fmt, ...) GV_PRINTF(3, 4);
+static void para_wordsf(Para *pa, Style st, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    para_words(pa, st, tmp);
 }
 
 /* Starts a new line (the next run goes on it). */
@@ -1192,6 +1226,83 @@ static bool pdf_step_page(Pdf *p, uint32_t k, bool landscape, const DotPins *pin
     return ok && pdf_ok(p);
 }
 
+/* ---- gradient by depth ---- */
+
+/* The line colours of flowchart_profile (Okabe-Ito blue and vermillion), for the text that
+ * names them. */
+#define PDF_DEPTH_MEAN 0x0072b2u
+#define PDF_DEPTH_MAX 0xd55e00u
+
+/* The explanation under the chart, and what the deepest level holds, in numbers. */
+static void pdf_depth_text(Pdf *p, const FlowProfile *fp, Para *pa)
+{
+    const char *L = fmt_output_name(p->t);
+    Style s = st_make(9.5, false, PDF_INK), mean = st_make(9.5, true, PDF_DEPTH_MEAN),
+          max = st_make(9.5, true, PDF_DEPTH_MAX), b = st_make(9.5, true, PDF_INK);
+    char num[FMT_NUM_MAX];
+    para_wordsf(pa, s, "Depth is the longest path from a node to %s, in edges: %s is at depth 0, its operands at "
+                       "depth 1, and so on. Each point sums up the non-constant nodes at one depth:", L, L);
+    para_put(pa, mean, " the mean");
+    para_put(pa, s, " and");
+    para_put(pa, max, " the largest");
+    para_wordsf(pa, s, " |∂%s/∂node|. A steady fall with depth is a vanishing gradient, a steady rise an exploding "
+                       "one.", L);
+    /* the deepest level with a finite gradient */
+    uint32_t d = fp->nlevels, nonfinite = 0;
+    for (uint32_t k = 0; k < fp->nlevels; k++)
+        nonfinite += fp->levels[k].nonfinite;
+    while (d > 0 && fp->levels[d - 1].nodes == 0)
+        d--;
+    if (d > 1) {
+        const FlowLevel *l = &fp->levels[d - 1];
+        para_br(pa);
+        para_putf(pa, b, "Deepest level: depth %u", d - 1);
+        para_putf(pa, s, " (%u node%s): mean |∂%s/∂node| = ", l->nodes, l->nodes == 1 ? "" : "s", L);
+        para_put(pa, mean, pdf_num(p, num, l->mean));
+        para_put(pa, s, ", largest = ");
+        para_put(pa, max, pdf_num(p, num, l->max));
+        para_put(pa, s, ".");
+    }
+    if (nonfinite) {
+        para_br(pa);
+        para_wordsf(pa, s, "%u node%s with a non-finite gradient (NaN or ∞) %s left out.", nonfinite,
+                  nonfinite == 1 ? "" : "s", nonfinite == 1 ? "is" : "are");
+    }
+}
+
+/* One landscape page: the per-depth gradient profile (flowchart_profile, the chart the HTML
+ * report shows), and under it what it means. */
+static bool pdf_depth_page(Pdf *p)
+{
+    FlowProfile fp = {0};
+    FlowDrawing d = {0};
+    Para pa = {0};
+    bool ok = flow_profile(p->t, &fp, p->err) &&
+              flowchart_profile(&fp, p->t->g->title, fmt_output_name(p->t), &d, p->err);
+    HPDF_Page pg = ok ? pdf_add_page(p, true, PDF_MARGIN) : NULL;
+    if (pg) {
+        double pw, ph;
+        pdf_page_size(p, true, &pw, &ph);
+        pdf_bookmark(p, NULL, pg, "Gradient by depth", NULL);
+        pdf_depth_text(p, &fp, &pa);
+        double width = pw - 2 * PDF_MARGIN;
+        if (pa.oom || pa.text.oom)
+            err_set(p->err, ERR_IO, "out of memory");
+        double text_h = pdf_ok(p) ? para_layout(p, NULL, &pa, PDF_MARGIN, 0, width, 0) : 0;
+        PdfBox box = {PDF_MARGIN, PDF_MARGIN + text_h + 14, width, ph - 2 * PDF_MARGIN - text_h - 14}, drawn;
+        ok = pdf_ok(p) && flowpdf_draw(pg, &p->fonts, &d, &box, &drawn, p->err);
+        if (ok) {
+            double top = drawn.y - 8;
+            pdf_line(p, pg, PDF_MARGIN, top + 2, pw - PDF_MARGIN, top + 2, 0.5, PDF_FAINT);
+            para_layout(p, pg, &pa, PDF_MARGIN, top - 4, width, 0);
+        }
+    }
+    para_free(&pa);
+    flowchart_drawing_free(&d);
+    flow_profile_free(&fp);
+    return ok && pg && pdf_ok(p);
+}
+
 /* ---- tables ---- */
 
 typedef enum Align { AL_LEFT, AL_RIGHT, AL_NUM } Align;
@@ -1560,7 +1671,7 @@ static bool pdf_build(Pdf *p)
         ok = pdf_step_page(p, k, pl.landscape, pins, &group);
     dotgraph_pins_free(pins);
     plan_free(&pl);
-    ok = ok && pdf_tables(p);
+    ok = ok && pdf_depth_page(p) && pdf_tables(p);
     if (ok)
         pdf_footers(p);
     return ok && pdf_ok(p);

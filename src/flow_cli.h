@@ -5,8 +5,9 @@
 #define GRADVIZ_FLOW_CLI_H
 
 /* Runs `gradviz flow [options]`; argv[0] is "flow" (main passes argc - 1, argv + 1). Prints the
- * table to stdout and writes flow.json and flow.svg atomically into the output directory.
- * Returns the exit status: 0, 2 (usage) or 3 (I/O). */
+ * table to stdout and writes the formats of -f (json, svg, pdf, html; default json,svg) as
+ * flow.<ext> atomically into the output directory. Returns the exit status: 0, 2 (usage) or
+ * 3 (I/O). */
 int flow_main(int argc, char **argv);
 
 #endif

@@ -269,10 +269,19 @@ static size_t thin(double *xy, size_t n)
     return out;
 }
 
+/* Marks the ops from `first` on as drawing the data of series `name`. */
+static void tag_series(Ctx *c, size_t first, const char *name)
+{
+    for (size_t i = first; i < c->d->nops; i++)
+        c->d->ops[i].series = name;
+}
+
 /* The polyline pieces of s (split at undrawable points), markers, and the dotted drop to the
  * axis when s ends in zeros (its note is drawn later, by draw_notes). */
 static void draw_series(Ctx *c, const Frame *f, const FlowSeries *s)
 {
+    const char *name = str_dup(c, s->short_name ? s->short_name : s->label);
+    size_t first = c->d->nops;
     double width = s->width > 0 ? s->width : 2;
     double on = s->dashed ? 7 : 0, off = s->dashed ? 4 : 0;
     double *xy = malloc((s->n ? s->n : 1) * 2 * sizeof *xy);
@@ -297,12 +306,15 @@ static void draw_series(Ctx *c, const Frame *f, const FlowSeries *s)
             if (drawable(s->y[i]))
                 circle(c, px(f, s->x[i]), py(f, s->y[i]), 2.8, s->rgb, 0xFFFFFFu);
     size_t last = zero_tail(s);
-    if (last == SIZE_MAX)
+    if (last == SIZE_MAX) {
+        tag_series(c, first, name);
         return;
+    }
     double x0 = px(f, s->x[last]), y0 = py(f, s->y[last]), x1 = px(f, s->x[last + 1]);
     double xy2[4] = {x0, y0, x1, f->bottom};
     path(c, xy2, 2, s->rgb, width * 0.75, 2, 3);
     circle(c, x1, f->bottom, 3.2, s->rgb, s->rgb);
+    tag_series(c, first, name);
 }
 
 static bool box_free(const Ctx *c, const Frame *f, const FlowChart *ch, double x, double y, double w, double h);
@@ -592,6 +604,15 @@ static void put_stroke(Buf *b, const FlowOp *o)
     }
 }
 
+static void put_series(Buf *b, const FlowOp *o)
+{
+    if (!o->series)
+        return;
+    buf_puts(b, " data-series=\"");
+    put_escaped(b, o->series);
+    buf_puts(b, "\"");
+}
+
 void flowchart_svg(const FlowDrawing *d, Buf *b)
 {
     buf_puts(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"gradviz-flowchart\" width=\"");
@@ -633,6 +654,7 @@ void flowchart_svg(const FlowDrawing *d, Buf *b)
             }
             buf_puts(b, " fill=\"none\"");
             put_stroke(b, o);
+            put_series(b, o);
             buf_puts(b, "/>\n");
             break;
         case FLOWOP_RECT:
@@ -659,6 +681,7 @@ void flowchart_svg(const FlowDrawing *d, Buf *b)
             buf_puts(b, "\"");
             put_color(b, "fill", o->fill);
             put_stroke(b, o);
+            put_series(b, o);
             buf_puts(b, "/>\n");
             break;
         case FLOWOP_TEXT: {
@@ -770,12 +793,29 @@ bool flowchart_profile(const FlowProfile *p, const char *model_title, const char
         ys[n + k] = p->levels[k].nodes ? log10(p->levels[k].max) : NAN;
     }
     const char *L = output ? output : "L";
-    char ylabel[128], lmean[160], lmax[160], subtitle[200];
+    if (model_title && !*model_title)
+        model_title = NULL;
+    char ylabel[128], lmean[160], lmax[160], subtitle[400], tail[160];
     snprintf(ylabel, sizeof ylabel, "|∂%s/∂node|   (log scale)", L);
     snprintf(lmean, sizeof lmean, "mean |∂%s/∂node| at each depth", L);
     snprintf(lmax, sizeof lmax, "largest |∂%s/∂node| at each depth", L);
-    snprintf(subtitle, sizeof subtitle, "%s%snodes grouped by their longest path to %s", model_title ? model_title : "",
-             model_title ? ": " : "", L);
+    snprintf(tail, sizeof tail, "%snodes grouped by their longest path to %s", model_title ? ": " : "", L);
+    /* the model's title, shortened with "…" (at a character boundary) so the subtitle fits the
+     * chart's 760 points with a margin: titles can be any length */
+    size_t keep = model_title ? strlen(model_title) : 0;
+    if (keep > 200)
+        keep = 200;
+    char head[208];
+    for (;;) {
+        while (keep > 0 && model_title && ((unsigned char)model_title[keep] & 0xC0) == 0x80)
+            keep--;
+        bool cut = model_title && keep < strlen(model_title);
+        snprintf(head, sizeof head, "%.*s%s", (int)keep, model_title ? model_title : "", cut ? "…" : "");
+        if (keep == 0 || text_width(head, 12) + text_width(tail, 12) <= 700)
+            break;
+        keep--;
+    }
+    snprintf(subtitle, sizeof subtitle, "%s%s", head, tail);
     bool markers = n <= 40;
     FlowSeries series[2] = {
         {.label = lmax, .short_name = "largest", .x = xs, .y = ys + n, .n = n, .rgb = C_VERMILLION, .width = 1.6,

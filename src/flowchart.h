@@ -57,6 +57,9 @@ typedef struct FlowOp {
     FlowAnchor anchor;       /* TEXT: which point of the baseline (x, y) is */
     bool bold;
     double rotate;           /* TEXT: degrees counterclockwise about (x, y) */
+    const char *series;      /* PATH, CIRCLE: the short name of the series whose data this draws
+                              * (not its legend sample), in the drawing's arena; else NULL. The
+                              * SVG writes it as data-series="..." */
 } FlowOp;
 
 typedef struct FlowDrawing {

@@ -6,7 +6,7 @@
 //
 // reads FIXTURE_DIR/STEM.{json,svg,dot,grad}. Placeholders and their escaping are those listed
 // in templates/README.md.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +36,10 @@ const traceText = readFileSync(join(dir, `${stem}.json`), 'utf8');
 const trace = JSON.parse(traceText);
 const svgText = readFileSync(join(dir, `${stem}.svg`), 'utf8');
 const dot = readFileSync(join(dir, `${stem}.dot`));
+// The gradient-by-depth chart is drawn by gradviz (flowchart_svg): take it from the fixture
+// folder when it is there (gradviz -f html writes it inside the report only).
+const flowPath = join(dir, `${stem}.flow.svg`);
+const flowSvg = existsSync(flowPath) ? readFileSync(flowPath, 'utf8') : '';
 const lines = readFileSync(join(dir, `${stem}.grad`), 'utf8').replace(/\r?\n$/, '').split(/\r?\n/);
 const css = readFileSync(join(templates, 'report.css'), 'utf8');
 const js = readFileSync(join(templates, 'report.js'), 'utf8');
@@ -59,6 +63,7 @@ const values = {
   VERSION: 'dev',
   DOT_DATAURL: dataUrl('text/vnd.graphviz', dot),
   JSON_DATAURL: dataUrl('application/json', traceText),
+  FLOW_SVG: flowSvg.slice(Math.max(0, flowSvg.indexOf('<svg'))),
 };
 // One pass over the template only: inserted text is never rescanned.
 const page = html.replace(/\{\{([A-Z_]+)\}\}/g, (m, name) => {

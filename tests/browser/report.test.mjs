@@ -68,6 +68,50 @@ function model(trace) {
   return { nodes, edges, stepOf, primary, ready, edgeStep };
 }
 
+// Per depth (the longest path from a node to the primary output, in edges): how many non-const
+// nodes have a finite gradient, their mean and largest |gradient|. Independent of gradviz's
+// flow_profile: a memoised walk over the trace's edges.
+function flowLevels(trace) {
+  const out = new Map();
+  for (const e of trace.edges) {
+    if (!out.has(e.from)) out.set(e.from, []);
+    out.get(e.from).push(e.to);
+  }
+  const primary = trace.outputs[0];
+  const memo = new Map();
+  const depth = (id) => {
+    // iterative post-order: models can be deep
+    const stack = [id];
+    while (stack.length) {
+      const n = stack[stack.length - 1];
+      if (memo.has(n)) { stack.pop(); continue; }
+      const next = (out.get(n) ?? []).filter((t) => !memo.has(t));
+      if (next.length) { stack.push(...next); continue; }
+      let best = n === primary ? 0 : null;
+      for (const t of out.get(n) ?? []) {
+        const d = memo.get(t);
+        if (d !== null && (best === null || d + 1 > best)) best = d + 1;
+      }
+      memo.set(n, best);
+      stack.pop();
+    }
+    return memo.get(id);
+  };
+  const levels = [];
+  for (const n of trace.nodes) {
+    const d = depth(n.id);
+    if (d === null || n.kind === 'const') continue;
+    while (levels.length <= d) levels.push({ n: 0, sum: 0, max: 0, mean: 0 });
+    if (n.grad === null) continue; // non-finite: left out
+    const m = Math.abs(n.grad);
+    levels[d].n++;
+    levels[d].sum += m;
+    levels[d].max = Math.max(levels[d].max, m);
+  }
+  for (const l of levels) l.mean = l.n ? l.sum / l.n : 0;
+  return levels;
+}
+
 const browser = await chromium.launch({
   executablePath: chromiumPath,
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
@@ -135,6 +179,80 @@ try {
       check(title.doc.startsWith(trace.model.title), `${name}: <title> is the model title`, JSON.stringify(title.doc));
     }
     check(title.scripts === 3, `${name}: no injected <script> (3 expected)`, String(title.scripts));
+
+    // The gradient-by-depth chart: drawn, one legend entry per series, and each series' data
+    // drawn as one polyline (or line) per unbroken run of levels, through the points the
+    // trace's own gradients give (depths found here by a longest-path walk).
+    const flowPts = await page.evaluate(() => {
+      const svg = document.querySelector('#gv-flow svg.gradviz-flowchart');
+      if (!svg) return null;
+      const r = svg.getBoundingClientRect();
+      const series = {};
+      for (const el of svg.querySelectorAll('polyline[data-series], line[data-series]')) {
+        if (el.getAttribute('stroke-dasharray')) continue; // the dotted drop to zero
+        const pts = el.tagName === 'line'
+          ? [[+el.getAttribute('x1'), +el.getAttribute('y1')], [+el.getAttribute('x2'), +el.getAttribute('y2')]]
+          : el.getAttribute('points').trim().split(/\s+/).map((q) => q.split(',').map(Number));
+        (series[el.dataset.series] ??= []).push(pts);
+      }
+      return { w: r.width, h: r.height, series, texts: Array.from(svg.querySelectorAll('text')).map((t) => t.textContent) };
+    });
+    if (check(flowPts !== null && flowPts.w > 200 && flowPts.h > 100, `${name}: gradient-by-depth chart is drawn`,
+      JSON.stringify(flowPts && [flowPts.w, flowPts.h]))) {
+      const levels = flowLevels(trace);
+      const why = [];
+      const fit = { x: [], y: [] }; // (depth, x) and (log10 value, y) pairs of every drawn point
+      for (const [sname, stat] of [['largest', 'max'], ['mean', 'mean']]) {
+        const legend = flowPts.texts.filter((t) => t.startsWith(`${sname === 'largest' ? 'largest' : 'mean'} |∂`));
+        if (legend.length !== 1) why.push(`${sname}: ${legend.length} legend entries`);
+        // unbroken runs of levels with a non-zero finite value
+        const runs = [];
+        let run = [];
+        for (const [d, l] of levels.entries()) {
+          const v = l.n ? l[stat] : NaN;
+          if (v > 0 && Number.isFinite(v)) run.push([d, Math.log10(v)]);
+          else { if (run.length) runs.push(run); run = []; }
+        }
+        if (run.length) runs.push(run);
+        const want = runs.filter((r) => r.length >= 2);
+        const got = flowPts.series[sname] ?? [];
+        if (got.length !== want.length) why.push(`${sname}: ${got.length} paths, want ${want.length} (one per run of levels)`);
+        else {
+          for (let i = 0; i < want.length; i++) {
+            if (got[i].length !== want[i].length) { why.push(`${sname}: path ${i} has ${got[i].length} points, want ${want[i].length}`); continue; }
+            for (let k = 0; k < want[i].length; k++) {
+              fit.x.push([want[i][k][0], got[i][k][0]]);
+              fit.y.push([want[i][k][1], got[i][k][1]]);
+            }
+          }
+        }
+      }
+      // x linear in depth, y linear in log10 |∂L/∂node| (down as it falls); coordinates have 2 decimals
+      const linear = (pairs, sign) => {
+        const lo = pairs.reduce((a, b) => (b[0] < a[0] ? b : a), pairs[0]);
+        const hi = pairs.reduce((a, b) => (b[0] > a[0] ? b : a), pairs[0]);
+        if (!lo || hi[0] - lo[0] < 1e-9) return true;
+        const slope = (hi[1] - lo[1]) / (hi[0] - lo[0]);
+        return Math.sign(slope) === sign && pairs.every(([u, v]) => Math.abs(lo[1] + slope * (u - lo[0]) - v) < 0.05);
+      };
+      if (fit.x.length && !linear(fit.x, 1)) why.push(`points not evenly spaced by depth: ${JSON.stringify(fit.x.slice(0, 6))}`);
+      if (fit.y.length && !linear(fit.y, -1)) why.push(`points not on a log scale of the gradients: ${JSON.stringify(fit.y.slice(0, 6))}`);
+      check(why.length === 0, `${name}: chart has one path per series through mean and largest |grad| of ${levels.length} depths`,
+        why.slice(0, 4).join('; '));
+      // Dark theme: the chart's white background takes the card's colour, its lines lighter colours.
+      const colours = () => page.evaluate(() => {
+        const bg = document.querySelector('#gv-flow svg.gradviz-flowchart rect[fill="#FFFFFF"]');
+        const line = document.querySelector('#gv-flow svg.gradviz-flowchart [data-series="mean"]');
+        return [bg && getComputedStyle(bg).fill, getComputedStyle(document.getElementById('gv-flow-card')).backgroundColor,
+          line && getComputedStyle(line).stroke];
+      });
+      const light = await colours();
+      await page.emulateMedia({ colorScheme: 'dark' });
+      const dark = await colours();
+      await page.emulateMedia({ colorScheme: null });
+      check(light[0] === light[1] && dark[0] === dark[1] && light[0] !== dark[0] && dark[2] && light[2] !== dark[2],
+        `${name}: chart follows the light and dark themes`, JSON.stringify({ light, dark }));
+    }
 
     // One round trip per step: the highlighted ids, the panel text and every label cell's text
     // (the last <text> of g#a_<n|e><ID>-<role>).

@@ -1,11 +1,14 @@
 """The PDF handout (issue 3): valid PDF, fonts embedded, every page renders, the text holds every
 node name and gradient as the labels format them, the page count follows the documented rule,
-the chain rule and fan-out sums are written out with independently computed numbers, --paper,
-metadata, and no PDF on a model error.
+the chain rule and fan-out sums are written out with independently computed numbers, the
+gradient-by-depth page (issue 6) holds the chart of the trace's per-depth gradients, --paper,
+metadata, and no PDF on a model error. Then `gradviz flow -f pdf`: one page, the chart and the
+table of stdout (skipped until main.c dispatches `gradviz flow`).
 
 Expected numbers come from the JSON trace where only their presence is checked (names,
 gradients: the trace itself is verified against closed forms in test_examples.py) and from
-Python's math module for the chain-rule lines."""
+Python's math module for the chain-rule lines; the per-depth levels are found here by a
+longest-path walk over the trace's edges."""
 import glob
 import math
 import os
@@ -76,6 +79,77 @@ def table_pages(doc, slots, with_check):
     return pages
 
 
+SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def pow10(k):
+    """The chart's tick label of 10^k: 10⁻³."""
+    return "10" + str(k).translate(SUP)
+
+
+def depth_levels(doc):
+    """Per depth (longest path to the primary output, in edges): [|grad| of each non-const node
+    with a finite gradient], found by an iterative memoised walk over the out-edges."""
+    out = {}
+    for e in doc["edges"]:
+        out.setdefault(e["from"], []).append(e["to"])
+    primary = doc["outputs"][0]
+    memo = {}
+    for start in (n["id"] for n in doc["nodes"]):
+        stack = [start]
+        while stack:
+            n = stack[-1]
+            if n in memo:
+                stack.pop()
+                continue
+            todo = [t for t in out.get(n, []) if t not in memo]
+            if todo:
+                stack.extend(todo)
+                continue
+            best = 0 if n == primary else None
+            for t in out.get(n, []):
+                if memo[t] is not None and (best is None or memo[t] + 1 > best):
+                    best = memo[t] + 1
+            memo[n] = best
+            stack.pop()
+    levels = []
+    for n in doc["nodes"]:
+        d = memo[n["id"]]
+        if d is None or n["kind"] == "const":
+            continue
+        while len(levels) <= d:
+            levels.append([])
+        if n["grad"] is not None:
+            levels[d].append(abs(n["grad"]))
+    return levels
+
+
+def check_depth_page(label, doc, text, size):
+    """The gradient-by-depth page: landscape, its legend names the output, the y axis spans the
+    decades of the gradients, and the deepest level's numbers are written out."""
+    check(f"{label}: gradient-by-depth page is landscape", size and size[0] > size[1], size)
+    L = doc["nodes"][doc["outputs"][0]]["name"]
+    check(f"{label}: depth chart legend names mean and largest |∂{L}/∂node|",
+          f"mean |∂{L}/∂node| at each depth" in text and f"largest |∂{L}/∂node| at each depth" in text, text[:400])
+    levels = depth_levels(doc)
+    # the chart draws each level's mean and largest |gradient|
+    vals = [f(lv) for lv in levels if lv for f in (lambda x: sum(x) / len(x), max)]
+    if vals and all(v > 0 for v in vals):
+        lo, hi = math.floor(math.log10(min(vals))), math.ceil(math.log10(max(vals)))
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        if hi - lo <= 8:  # one label per decade
+            want = [pow10(k) for k in range(lo, hi + 1)]
+            check(f"{label}: depth chart's y axis labels 10^{lo}..10^{hi}", all(w in text for w in want)
+                  and pow10(lo - 1) not in text and pow10(hi + 1) not in text, (want, text[:300]))
+    d = max((k for k, lv in enumerate(levels) if lv), default=0)
+    if d >= 1:
+        lv = levels[d]
+        want = (f"Deepest level: depth {d} ({len(lv)} node{'s' if len(lv) != 1 else ''}): "
+                f"mean |∂{L}/∂node| = {fmt(sum(lv) / len(lv))}, largest = {fmt(max(lv))}.")
+        check(f"{label}: depth page writes out the deepest level", want in text, (want, text[-500:]))
+
+
 def render(model, *extra, out=None):
     """Runs gradviz -f pdf,json; returns (process, trace, pdf path)."""
     import json
@@ -122,8 +196,10 @@ def check_pdf(label, model, *extra, paper="a4"):
     step_pages = [t for t in pages if re.search(r"Backward step \d+ of \d+", t)]
     nsteps = len(doc["backward"]) if steps else 0
     ntables = table_pages(doc, SLOTS[paper], with_check)
-    check(f"{label}: pages = 1 + {tiles} tiles + {nsteps} steps + {ntables} table pages",
-          n == 1 + tiles + nsteps + ntables, f"{n} pages")
+    check(f"{label}: pages = 1 + {tiles} tiles + {nsteps} steps + 1 gradient-by-depth + {ntables} table pages",
+          n == 1 + tiles + nsteps + 1 + ntables, f"{n} pages")
+    depth = [i for i, t in enumerate(pages) if "Gradient magnitude by depth" in t]
+    check(f"{label}: one gradient-by-depth page, just before the tables", depth == [n - ntables - 1], depth)
     check(f"{label}: one step page per backward step, in order",
           [int(m) for t in step_pages for m in re.findall(r"Backward step (\d+) of", t)[:1]]
           == list(range(1, nsteps + 1)), [t[:60] for t in step_pages])
@@ -141,6 +217,8 @@ def check_pdf(label, model, *extra, paper="a4"):
     want_size = {"a4": (595.276, 841.89), "letter": (612.0, 792.0)}[paper]
     check(f"{label}: every page is {paper}",
           len(sizes) == n and all(sorted(s) == sorted(want_size) for s in sizes), sizes[:4])
+    if depth == [n - ntables - 1] and len(sizes) == n:
+        check_depth_page(label, doc, pages[depth[0]], sizes[depth[0]])
     return doc, pages
 
 
@@ -225,3 +303,77 @@ os.mkdir(os.path.join(out, "neuron.pdf"))  # the PDF cannot replace a directory
 p = run("-q", "-f", "pdf", "-o", out, neuron)
 check("unwritable PDF: exit 3", p.returncode == 3, p.stderr)
 check("unwritable PDF: no temporary file left", sorted(os.listdir(out)) == ["neuron.pdf"], os.listdir(out))
+
+# ---- `gradviz flow -f pdf`: one page, the chart and the table of stdout ----
+UNSUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+
+
+def page_cells(row):
+    """A table row as the pages write it ("1.4485 × 10⁻⁷ 0 0/100") -> ["1.4485e-7", "0", "0/100"]."""
+    toks, cells = row.split(), []
+    i = 0
+    while i < len(toks):
+        if i + 2 < len(toks) and toks[i + 1] == "×" and toks[i + 2].startswith("10"):
+            cells.append(f"{toks[i]}e{toks[i + 2][2:].translate(UNSUP)}")
+            i += 3
+        else:
+            cells.append(toks[i])
+            i += 1
+    return cells
+
+
+def same_cell(a, b):
+    """One cell of stdout's table and one of a page's: equal numbers (both 5 digits) or equal text."""
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return a == b
+
+
+def stdout_rows(stdout):
+    rows = {}
+    for line in stdout.splitlines():
+        m = re.match(r"^\s*(\d+)\s+(.*)$", line)
+        if m:
+            rows[int(m.group(1))] = m.group(2).split()
+    return rows
+
+
+probe = run("flow", "--help")
+if probe.returncode != 0 or "--layers" not in probe.stdout:
+    print("ok - skipped: `gradviz flow` is not dispatched by main yet (flow.pdf)")
+else:
+    out = tmpdir()
+    p = run("flow", "--layers", 50, "--trials", 100, "--seed", 42, "-f", "pdf", "-q", "-o", out)
+    pdf = os.path.join(out, "flow.pdf")
+    if check("flow -f pdf: exit 0, writes flow.pdf only", p.returncode == 0 and os.listdir(out) == ["flow.pdf"],
+             (p.returncode, p.stderr, os.listdir(out))):
+        q = tool("qpdf", "--check", pdf)
+        check("flow.pdf: qpdf --check passes", q.returncode == 0, q.stdout + q.stderr)
+        f = tool("pdffonts", pdf)
+        emb = [ln for ln in f.stdout.splitlines() if "DejaVuSans" in ln]
+        check("flow.pdf: DejaVu Sans embedded", emb and all(" yes " in ln for ln in emb), f.stdout)
+        sizes = page_sizes(pdf, 1)
+        check("flow.pdf: one landscape A4 page", page_count(pdf) == 1 and sizes
+              and sorted(sizes[0]) == [595.276, 841.89] and sizes[0][0] > sizes[0][1], sizes)
+        rc, pages = pages_text(pdf)
+        text = pages[0] if pages else ""
+        check("flow.pdf: chart title and legend",
+              "Vanishing gradients" in text and all(w in text for w in ("sigmoid: E[σ′(z)]", "tanh: E[1 − tanh²(z)]",
+                                                                        "relu: E[1{z > 0}]", "0.25ⁿ: the sigmoid bound")),
+              text[:600])
+        check("flow.pdf: y axis from 10⁰ down to 10⁻³⁵", "10⁰" in text and "10⁻³⁵" in text, text[:300])
+        want = stdout_rows(run("flow", "--layers", 50, "--trials", 100, "--seed", 42, "-f", "json",
+                               "-q", "-o", tmpdir()).stdout)
+        got = {}
+        for line in text.splitlines():
+            m = re.match(r"^(\d+) (.*)$", line)
+            if m and int(m.group(1)) in want:
+                got[int(m.group(1))] = page_cells(m.group(2))
+        check("flow.pdf: the table has stdout's rows (layers 10..50)", sorted(got) == sorted(want) == [10, 20, 30, 40, 50],
+              (sorted(got), sorted(want)))
+        ok = all(len(got[k]) == len(want[k]) and all(same_cell(a, b) for a, b in zip(got[k], want[k])) for k in got)
+        check("flow.pdf: every cell equals stdout's", ok and got, {k: (got[k], want.get(k)) for k in list(got)[:2]})
+        # the bound column, from the closed form
+        check("flow.pdf: bound column is 0.25^n", got and all(math.isclose(float(got[k][3]), 0.25 ** k, rel_tol=1e-4)
+                                                            for k in got), got)

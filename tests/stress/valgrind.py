@@ -39,8 +39,8 @@ def cases(work):
         f.write("input x = 1\ny = sigmod(x) + (x\n")
     nonfinite = os.path.join(work, "nonfinite.grad")
     with open(nonfinite, "w") as f:
-        f.write('model "<b>&\\"hostile</b>"\ninput x = 0\na = log(x)\nb = 1/x\nc = exp(1000*(x+1))\n'
-                'loss L = a + b + c + x*x\n')
+        f.write("model \"<b>&amp; 'hostile' \\\\ ]]> </script></b>\"\ninput x = 0\na = log(x)\nb = 1/x\n"
+                "c = exp(1000*(x+1))\nloss L = a + b + c + x*x\n")
     out += [
         ("model-error", ["-f", "dot,json", "-o", os.path.join(work, "bad"), bad], None, (1,)),
         ("usage-error", ["-f", "nope", bad], None, (2,)),

@@ -12,6 +12,7 @@
 
 #include "ad.h"
 #include "outfile.h"
+#include "tracejson.h"
 
 /* Largest graph (nodes) that a format needing a Graphviz layout accepts. Layout time grows
  * superlinearly: ~0.1 s at 1,000 chain nodes, 3-7 s at 1,000 MLP nodes, minutes at 3,000
@@ -27,6 +28,11 @@ typedef struct EmitOpts {
     const char *model_path;   /* as given on the command line (trace model.source) */
     const char *stem;     /* model file stem: output names are <stem>.<ext> */
     bool verbose;
+    /* Jacobians, the forward-mode tangent sweep and the mode comparison (issue 5): the
+     * `jacobian`, `forward_mode` and `modes` blocks of the JSON trace and whatever the drawn
+     * formats show of them. Borrowed; may be NULL, and so may each of its pointers (modes is
+     * only measured when json or html is written, or with -v). */
+    const JacResults *jac;
     /* The one Graphviz context of the process, created by the caller when a chosen format
      * needs a layout (NULL otherwise). One per process, not one per emitter: Graphviz's
      * pango text-layout plugin keeps a pointer into the first context's font data, so a

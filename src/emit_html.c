@@ -179,7 +179,7 @@ static bool write_json(const Trace *t, const EmitOpts *o, Page *p, Err *err)
     FILE *f = open_memstream(&p->json, &p->json_len);
     if (!f)
         return err_set(err, ERR_IO, "out of memory");
-    bool ok = tracejson_write(t, o->model_path, f, err);
+    bool ok = tracejson_write(t, o->jac, o->model_path, f, err);
     if (fclose(f) != 0 && ok)
         ok = err_set(err, ERR_IO, "out of memory");
     return ok;

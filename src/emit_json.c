@@ -10,7 +10,7 @@ bool emit_json(const Trace *t, const EmitOpts *o, OutSet *out, const char *dir, 
     if (!path)
         return err_set(err, ERR_IO, "out of memory");
     FILE *f = outfile_open(out, path, err);
-    bool ok = f && tracejson_write(t, o->model_path, f, err);
+    bool ok = f && tracejson_write(t, o->jac, o->model_path, f, err);
     if (f)
         ok = outfile_close(f, path, err) && ok;
     free(path);

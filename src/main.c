@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,12 +20,28 @@
 #include "emit.h"
 #include "fmt.h"
 #include "gen.h"
+#include "jac.h"
 #include "lex.h"
 #include "parse.h"
+#include "tracejson.h"
+#include "version.h"
 
-#define GRADVIZ_VERSION "0.1.0"
 /* warnings about non-finite numbers printed before summarising the rest */
 #define MAX_WARNINGS 20
+/* Time budget (seconds) of the mode comparison in a run without -v. jac_compare runs every
+ * sweep when they fit and extrapolates from a sample otherwise; its full budget
+ * (JAC_COMPARE_BUDGET, the issue's ~10 s) is for -v, where the comparison is printed. With
+ * 0.5 s a 1,000,000-node model spends about 0.3-1 s on it (measured; samples of a few sweeps
+ * each) and a lecture model about 60 ms (jac_compare repeats tiny sweeps for 20 ms per mode
+ * so the clock can resolve them). */
+#define COMPARE_BUDGET_QUIET 0.5
+/* Work (sweeps × (nodes + edges)) of the Jacobian a run computes without being asked for it
+ * (no --mode both, --via, or --check with several outputs): about 4 s at ~10 ns per unit.
+ * Above it the jacobian block is skipped with a note; asked for, JAC_MAX_WORK applies. */
+#define JAC_UNASKED_WORK 4e8
+/* Largest matrix -v prints as a table */
+#define MAX_PRINTED_COLS 8
+#define MAX_PRINTED_ROWS 16
 
 typedef struct SetOpt {
     const char *name;
@@ -41,6 +58,9 @@ typedef struct Opts {
     bool rankdir_tb;
     const char *paper;
     const char *template_dir;
+    SweepMode mode;        /* --mode, default reverse */
+    const char *wrt;       /* --wrt NAME or NULL (the first input) */
+    const char *via;       /* --via NAMES or NULL */
 } Opts;
 
 static const char USAGE[] =
@@ -55,14 +75,23 @@ static const char USAGE[] =
     "  -o, --out DIR         output directory (default: out/<model file stem>/)\n"
     "  -f, --format LIST     comma list of dot,svg,png,pdf,json,html (default: %s)\n"
     "      --steps           also write one frame per backward step (DOT/SVG files)\n"
-    "      --check           numeric gradient check by central differences; exit 4 if over tolerance\n"
+    "      --check           numeric gradient check by central differences (of the whole Jacobian\n"
+    "                        when there are several outputs); exit 4 if over tolerance\n"
     "      --set NAME=VALUE  override a leaf's value (repeatable)\n"
     "      --precision N     significant digits in labels, 1-17 (default 4)\n"
     "      --rankdir LR|TB   graph direction (default LR)\n"
     "      --paper a4|letter PDF paper size (default a4)\n"
     "      --template DIR    HTML report templates (default: built in)\n"
+    "      --mode M          reverse, forward or both: how the Jacobian of all outputs w.r.t.\n"
+    "                        all inputs and params is computed (default reverse); forward and\n"
+    "                        both also trace the forward-mode tangents of one input (--wrt)\n"
+    "      --wrt NAME        the input or param of the forward-mode sweep (default: the first input)\n"
+    "      --via NAMES       comma list of nodes that cut every input from every output: also\n"
+    "                        compute J_f (outputs w.r.t. the cut), J_g (cut w.r.t. the inputs)\n"
+    "                        and check J_f · J_g = J_h\n"
     "  -q, --quiet           print errors only\n"
-    "  -v, --verbose         print what is written and the gradient check table\n"
+    "  -v, --verbose         print what is written, the gradient check table, the Jacobian and\n"
+    "                        the reverse/forward mode comparison (measured with a 10 s budget)\n"
     "  -h, --help            show this help\n"
     "      --version         show the version\n"
     "\n"
@@ -83,10 +112,14 @@ static void default_formats(char *out, size_t cap)
     }
 }
 
-static int usage_error(const char *fmt, const char *arg)
+static int usage_error(const char *fmt, ...) GV_PRINTF(1, 2);
+static int usage_error(const char *fmt, ...)
 {
     fputs("gradviz: error: ", stderr);
-    fprintf(stderr, fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputs("\nTry 'gradviz --help' for more information.\n", stderr);
     return ERR_USAGE;
 }
@@ -179,9 +212,11 @@ static int run_gen(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     bool ok;
     if (strcmp(kind, "chain") == 0) {
+        /* a chain has 1 + 5·N nodes (the input; w_k, b_k, ×, +, act per layer) */
+        const unsigned long long max_layers = (GRAPH_MAX_NODES - 1) / 5;
         unsigned long long n;
-        if (!parse_uint(shape, 10000000, &n) || n == 0)
-            return usage_error("gen chain needs a layer count from 1 to 10000000, got '%s'", shape);
+        if (!parse_uint(shape, max_layers, &n) || n == 0)
+            return usage_error("gen chain needs a layer count from 1 to %llu, got '%s'", max_layers, shape);
         ok = gen_chain(stdout, (uint32_t)n, act, seed);
     } else {
         uint32_t sizes[64];
@@ -370,6 +405,270 @@ static void print_check(const Trace *t, bool verbose)
            c->max_rel_error, c->max_abs_error, c->passed ? "passed" : "FAILED");
 }
 
+/* ---- Jacobians, forward mode and the mode comparison (issue 5) ---- */
+
+/* Everything the jac pass computed for one run. Owned here; lent to the emitters as `res`,
+ * whose pointers point into this struct (or are NULL for what was not computed). */
+typedef struct JacRun {
+    Jacobian jac, jac_fwd;
+    ViaResult via;
+    ModeStats modes;
+    TangentSweep tangents;
+    JacCheck check;
+    uint32_t *cut;     /* --via, owned */
+    size_t ncut;
+    uint32_t wrt;      /* the leaf of the forward-mode sweep, or UINT32_MAX */
+    JacResults res;
+} JacRun;
+
+static void jacrun_free(JacRun *r)
+{
+    jac_free(&r->jac);
+    jac_free(&r->jac_fwd);
+    jac_via_free(&r->via);
+    jac_tangents_free(&r->tangents);
+    jac_check_free(&r->check);
+    free(r->cut);
+}
+
+static const char *const MODE_NAME[] = {"reverse", "forward", "both"};
+
+/* Resolves --via and --wrt against the graph, before any pass runs. */
+static bool jac_resolve(const Graph *g, const Opts *o, JacRun *r, Err *err)
+{
+    r->wrt = UINT32_MAX;
+    if (o->via && !jac_parse_names(g, o->via, "--via", &r->cut, &r->ncut, err))
+        return false;
+    if (o->mode == SWEEP_REVERSE)
+        return true;
+    if (o->wrt) {
+        r->wrt = jac_find_leaf(g, o->wrt, "--wrt", err);
+        return r->wrt != UINT32_MAX;
+    }
+    /* the first input, else the first param */
+    for (int pass = 0; pass < 2 && r->wrt == UINT32_MAX; pass++)
+        for (uint32_t i = 0; i < g->nnodes && r->wrt == UINT32_MAX; i++)
+            if (g->nodes[i].kind == (pass == 0 ? NODE_INPUT : NODE_PARAM))
+                r->wrt = i;
+    if (r->wrt == UINT32_MAX)
+        return err_set(err, ERR_USAGE, "--mode %s: the model has no input or param to take forward-mode tangents for",
+                       MODE_NAME[o->mode]);
+    return true;
+}
+
+/* Max |a - b| over two Jacobians of one shape; entries equal (the same infinity) or both NaN
+ * agree; NaN when only one of a pair is NaN. */
+static double jac_max_abs_diff(const Jacobian *a, const Jacobian *b)
+{
+    double m = 0;
+    size_t n = (size_t)a->nrows * a->ncols;
+    for (size_t k = 0; k < n; k++) {
+        double x = a->d[k], y = b->d[k];
+        if (x == y || (isnan(x) && isnan(y)))
+            continue;
+        double d = fabs(x - y);
+        if (isnan(d))
+            return NAN;
+        m = fmax(m, d);
+    }
+    return m;
+}
+
+/* Runs the jac pass after ad_run: the Jacobian (by --mode), the cut factorisation (--via), the
+ * tangent sweep (--mode forward|both), the Jacobian check (--check with several outputs) and,
+ * when `compare`, the mode comparison. A Jacobian nobody asked for (no --mode both, --via or
+ * --check with several outputs) that is over the size or work limits is skipped with a note. */
+static bool jac_compute(const Trace *t, const Opts *o, bool compare, JacRun *r, Err *err)
+{
+    const Graph *g = t->g;
+    JacResults *res = &r->res;
+    res->mode = o->mode;
+    bool asked = o->mode == SWEEP_BOTH || r->cut || (o->check && g->noutputs > 1);
+    bool fwd = o->mode == SWEEP_FORWARD;
+    double sweeps = fwd ? jac_leaves(g, NULL, 0) : g->noutputs;
+    double per = (double)g->nnodes + g->nedges;
+    Err jerr = {0};
+    bool ok;
+    if (!asked && sweeps * per > JAC_UNASKED_WORK)
+        ok = err_set(&jerr, ERR_USAGE,
+                     "%s mode would need %.0f sweeps over %.3g nodes and edges (%.3g in all; unasked, gradviz "
+                     "computes up to %.3g)",
+                     MODE_NAME[o->mode], sweeps, per, sweeps * per, JAC_UNASKED_WORK);
+    else
+        ok = fwd ? jac_forward(t, &r->jac, &jerr) : jac_reverse(t, &r->jac, &jerr);
+    if (ok && o->mode == SWEEP_BOTH)
+        ok = jac_forward(t, &r->jac_fwd, &jerr);
+    if (!ok) {
+        if (asked || jerr.kind != ERR_USAGE) {
+            *err = jerr;
+            return false;
+        }
+        jac_free(&r->jac);
+        if (!o->quiet)
+            fprintf(stderr, "gradviz: note: no jacobian block: %s\n", jerr.msg);
+    } else {
+        res->jac = &r->jac;
+        if (o->mode == SWEEP_BOTH) {
+            res->jac_fwd = &r->jac_fwd;
+            res->fwd_max_abs_diff = jac_max_abs_diff(&r->jac, &r->jac_fwd);
+        }
+    }
+    if (r->cut) {
+        if (!jac_via(t, r->cut, r->ncut, &r->via, err))
+            return false;
+        res->via = &r->via;
+    }
+    if (r->wrt != UINT32_MAX) {
+        if (!jac_tangents(t, r->wrt, &r->tangents, err))
+            return false;
+        res->tangents = &r->tangents;
+    }
+    if (o->check && g->noutputs > 1 && res->jac) {
+        if (!jac_check(t, res->jac, 0, &r->check, err))
+            return false;
+        res->jcheck = &r->check;
+    }
+    if (compare) {
+        if (!jac_compare(t, o->verbose ? 0 : COMPARE_BUDGET_QUIET, &r->modes, err))
+            return false;
+        res->modes = &r->modes;
+    }
+    return true;
+}
+
+/* A node's name for a printed table: its name, else "#id". */
+static const char *label_of(const Graph *g, uint32_t id, char buf[16])
+{
+    if (g->nodes[id].name)
+        return g->nodes[id].name;
+    snprintf(buf, 16, "#%u", id);
+    return buf;
+}
+
+static void print_matrix(const char *title, const Graph *g, const uint32_t *rows, uint32_t nrows,
+                         const uint32_t *cols, uint32_t ncols, const double *d)
+{
+    if (nrows > MAX_PRINTED_ROWS || ncols > MAX_PRINTED_COLS) {
+        printf("%s: %u × %u, too large to print (see the JSON trace)\n", title, nrows, ncols);
+        return;
+    }
+    char b[16];
+    printf("%s:\n  %-12s", title, "");
+    for (uint32_t j = 0; j < ncols; j++)
+        printf(" %13.13s", label_of(g, cols[j], b));
+    putchar('\n');
+    for (uint32_t i = 0; i < nrows; i++) {
+        printf("  %-12.12s", label_of(g, rows[i], b));
+        for (uint32_t j = 0; j < ncols; j++)
+            printf(" %13.6g", d[(size_t)i * ncols + j]);
+        putchar('\n');
+    }
+}
+
+static void print_jac_check(const Trace *t, const JacRun *r, bool verbose)
+{
+    const Jacobian *J = r->res.jac;
+    const JacCheck *c = &r->check;
+    const Graph *g = t->g;
+    char b1[16], b2[16];
+    size_t n = (size_t)J->nrows * J->ncols;
+    if (verbose && n <= (size_t)MAX_PRINTED_ROWS * MAX_PRINTED_COLS) {
+        printf("%-24s %14s %14s %10s %10s\n", "entry", "analytic", "numeric", "abs err", "rel err");
+        for (uint32_t i = 0; i < J->nrows; i++)
+            for (uint32_t j = 0; j < J->ncols; j++) {
+                double an = jac_at(J, i, j), num = c->numeric[(size_t)i * J->ncols + j];
+                double ae = fabs(an - num), sc = fmax(fabs(an), fabs(num));
+                double re = sc > 0 ? ae / sc : (ae == 0 ? 0 : NAN);
+                bool okk = ae <= c->atol || re <= c->rtol;
+                char entry[64];
+                snprintf(entry, sizeof entry, "∂%s/∂%s", label_of(g, J->rows[i], b1), label_of(g, J->cols[j], b2));
+                printf("%-28s %14.6g %14.6g %10.2e %10.2e %s\n", entry, an, num, ae, re, okk ? "ok" : "FAIL");
+            }
+    }
+    printf("Jacobian check: %u outputs × %u input%s and params, max relative error %.3g, max absolute error %.3g: %s",
+           J->nrows, J->ncols, J->ncols == 1 ? "" : "s", c->max_rel_error, c->max_abs_error,
+           c->passed ? "passed" : "FAILED");
+    if (!c->passed)
+        printf(" (%u entries; worst ∂%s/∂%s)", c->nfailed, label_of(g, J->rows[c->worst_row], b1),
+               label_of(g, J->cols[c->worst_col], b2));
+    putchar('\n');
+}
+
+/* "1 sweep", "1000 sweeps" */
+static const char *plural(uint64_t n) { return n == 1 ? "" : "s"; }
+
+static void print_modes(const ModeStats *s)
+{
+    static const char *const what[MODE_NTASKS] = {"Jacobian", "gradient w.r.t. inputs", "gradient w.r.t. all"};
+    printf("mode comparison (budget %g s; ~ marks times extrapolated from a sample of the sweeps):\n", s->budget);
+    printf("  %-24s %-11s %-22s %-30s %s\n", "task", "size", "reverse mode", "forward mode", "fwd/rev");
+    for (int k = 0; k < MODE_NTASKS; k++) {
+        const ModeTask *m = &s->task[k];
+        char size[32], rev[64], fwd[64], ratio[32];
+        snprintf(size, sizeof size, "%u×%u", m->nrows, m->ncols);
+        snprintf(rev, sizeof rev, "%llu sweep%s, %s%.3g s", (unsigned long long)m->reverse.sweeps,
+                 plural(m->reverse.sweeps), m->reverse.estimated ? "~" : "", m->reverse.seconds);
+        snprintf(fwd, sizeof fwd, "%llu sweep%s, %s%.3g s", (unsigned long long)m->forward.sweeps,
+                 plural(m->forward.sweeps), m->forward.estimated ? "~" : "", m->forward.seconds);
+        if (m->reverse.seconds > 0)
+            snprintf(ratio, sizeof ratio, "%s%.3g×", m->forward.estimated || m->reverse.estimated ? "~" : "",
+                     m->ratio);
+        else
+            snprintf(ratio, sizeof ratio, "-");
+        /* "×" is two bytes and one column */
+        printf("  %-24s %-12s %-22s %-30s %s\n", what[k], size, rev, fwd, ratio);
+    }
+    /* the lecture's demonstration: many inputs, one output */
+    const ModeTask *gi = &s->task[MODE_GRAD_INPUTS];
+    if (s->noutputs == 1 && s->ninputs > 1) {
+        printf("reverse mode: %llu sweep%s; forward mode: %llu sweeps (w.r.t. the %u inputs)",
+               (unsigned long long)gi->reverse.sweeps, plural(gi->reverse.sweeps),
+               (unsigned long long)gi->forward.sweeps, s->ninputs);
+        if (gi->reverse.seconds > 0)
+            printf(gi->ratio < 10 ? " — measured ratio ~%.2g×" : " — measured ratio ~%.0f×", gi->ratio);
+        if (gi->forward.estimated)
+            printf(" (forward mode timed on %llu of the %llu sweeps and extrapolated: all of them would take ~%.3g s)",
+                   (unsigned long long)gi->forward.timed, (unsigned long long)gi->forward.sweeps,
+                   gi->forward.seconds);
+        putchar('\n');
+    }
+}
+
+/* What the jac pass prints after the outputs are written: the mode agreement and the cut
+ * (unless -q), the Jacobian and the comparison (-v), the Jacobian check (--check). */
+static void print_jac(const Trace *t, const JacRun *r, const Opts *o)
+{
+    const JacResults *res = &r->res;
+    const Graph *g = t->g;
+    if (o->verbose && res->jac) {
+        char title[64];
+        snprintf(title, sizeof title, "Jacobian (%s mode)", o->mode == SWEEP_FORWARD ? "forward" : "reverse");
+        print_matrix(title, g, res->jac->rows, res->jac->nrows, res->jac->cols, res->jac->ncols, res->jac->d);
+    }
+    if (res->jac_fwd && !o->quiet)
+        printf("reverse and forward mode Jacobians (%u × %u): max |difference| %.3g\n", res->jac->nrows,
+               res->jac->ncols, res->fwd_max_abs_diff);
+    if (res->via && (!o->quiet || !res->via->agree)) {
+        const ViaResult *v = res->via;
+        if (o->verbose) {
+            print_matrix("J_f (outputs w.r.t. the cut, partials)", g, v->f.rows, v->f.nrows, v->f.cols, v->f.ncols, v->f.d);
+            print_matrix("J_g (the cut w.r.t. inputs and params)", g, v->g.rows, v->g.nrows, v->g.cols, v->g.ncols, v->g.d);
+            print_matrix("J_f · J_g", g, v->prod.rows, v->prod.nrows, v->prod.cols, v->prod.ncols, v->prod.d);
+        }
+        printf("J_f · J_g through the cut %s: %s J_h (max absolute difference %.3g, relative %.3g)\n", o->via,
+               v->agree ? "equals" : "DIFFERS FROM", v->max_abs_diff, v->max_rel_diff);
+    }
+    if (res->tangents && o->verbose) {
+        char b[16];
+        printf("forward mode: the tangents w.r.t. %s reach %u op nodes (forward_mode in the JSON trace)\n",
+               label_of(g, res->tangents->leaf, b), res->tangents->nsteps);
+    }
+    if (res->modes && o->verbose)
+        print_modes(res->modes);
+    if (res->jcheck && (!o->quiet || !res->jcheck->passed))
+        print_jac_check(t, r, o->verbose || !res->jcheck->passed);
+}
+
 /* Refuses to let an output replace the model file itself. */
 static bool check_not_model(const OutSet *set, const char *model, Err *err)
 {
@@ -390,6 +689,7 @@ static int run_model(const Opts *o)
     Graph *g = NULL;
     Trace *t = NULL;
     OutSet out = {0};
+    JacRun jr = {0};
     char *stem = NULL, *dir = NULL;
     char deflist[64];
     const Emitter *chosen[16];
@@ -429,7 +729,7 @@ static int run_model(const Opts *o)
     if (!read_model(o->model, &src, &err))
         goto done;
     g = parse_model(&src, &err);
-    if (!g || !apply_sets(g, o, &err))
+    if (!g || !apply_sets(g, o, &err) || !jac_resolve(g, o, &jr, &err))
         goto done;
     t = ad_run(g, &src, &err);
     if (!t)
@@ -437,6 +737,13 @@ static int run_model(const Opts *o)
     if (t->nonfinite && !o->quiet)
         warn_nonfinite(t, &src, o->precision);
     if (o->check && !ad_check(t, 0, &err))
+        goto done;
+    /* the mode comparison goes into the JSON trace (which the HTML report embeds) and the -v
+     * table; a run writing neither does not spend its time */
+    bool compare = o->verbose;
+    for (size_t i = 0; i < nchosen; i++)
+        compare = compare || strcmp(chosen[i]->name, "json") == 0 || strcmp(chosen[i]->name, "html") == 0;
+    if (!jac_compute(t, o, compare, &jr, &err))
         goto done;
 
     stem = model_stem(o->model);
@@ -461,7 +768,7 @@ static int run_model(const Opts *o)
     }
     EmitOpts eo = {.precision = o->precision, .rankdir_tb = o->rankdir_tb, .steps = o->steps, .paper = o->paper,
                    .template_dir = o->template_dir, .model_path = strcmp(o->model, "-") == 0 ? "<stdin>" : o->model,
-                   .stem = stem, .verbose = o->verbose};
+                   .stem = stem, .verbose = o->verbose, .jac = &jr.res};
     if (!outfile_mkdirs(dir, &err))
         goto done;
     for (size_t i = 0; i < nchosen; i++) {
@@ -500,6 +807,9 @@ static int run_model(const Opts *o)
         if (!t->check->passed)
             rc = ERR_CHECK;
     }
+    print_jac(t, &jr, o);
+    if (jr.res.jcheck && !jr.res.jcheck->passed)
+        rc = ERR_CHECK;
 done:
     if (gvc)
         gvFreeContext(gvc);
@@ -510,6 +820,7 @@ done:
             fputs("Try 'gradviz --help' for more information.\n", stderr);
         rc = err.kind;
     }
+    jacrun_free(&jr);
     trace_free(t);
     graph_free(g);
     source_free(&src);
@@ -524,7 +835,10 @@ int main(int argc, char **argv)
         return run_gen(argc - 1, argv + 1);
 
     Opts o = {.precision = 4, .paper = "a4"};
-    enum { OPT_STEPS = 256, OPT_CHECK, OPT_SET, OPT_PRECISION, OPT_RANKDIR, OPT_VERSION, OPT_PAPER, OPT_TEMPLATE };
+    enum {
+        OPT_STEPS = 256, OPT_CHECK, OPT_SET, OPT_PRECISION, OPT_RANKDIR, OPT_VERSION, OPT_PAPER, OPT_TEMPLATE,
+        OPT_MODE, OPT_WRT, OPT_VIA
+    };
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},
         {"format", required_argument, NULL, 'f'},
@@ -535,6 +849,9 @@ int main(int argc, char **argv)
         {"rankdir", required_argument, NULL, OPT_RANKDIR},
         {"paper", required_argument, NULL, OPT_PAPER},
         {"template", required_argument, NULL, OPT_TEMPLATE},
+        {"mode", required_argument, NULL, OPT_MODE},
+        {"wrt", required_argument, NULL, OPT_WRT},
+        {"via", required_argument, NULL, OPT_VIA},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -595,6 +912,20 @@ int main(int argc, char **argv)
             o.paper = optarg;
             break;
         case OPT_TEMPLATE: o.template_dir = optarg; break;
+        case OPT_MODE:
+            if (strcmp(optarg, "reverse") == 0)
+                o.mode = SWEEP_REVERSE;
+            else if (strcmp(optarg, "forward") == 0)
+                o.mode = SWEEP_FORWARD;
+            else if (strcmp(optarg, "both") == 0)
+                o.mode = SWEEP_BOTH;
+            else {
+                rc = usage_error("--mode needs reverse, forward or both, got '%s'", optarg);
+                goto out;
+            }
+            break;
+        case OPT_WRT: o.wrt = optarg; break;
+        case OPT_VIA: o.via = optarg; break;
         case 'q': o.quiet = true; break;
         case 'v': o.verbose = true; break;
         case 'h': {
@@ -624,6 +955,11 @@ int main(int argc, char **argv)
     }
     if (o.quiet && o.verbose)
         o.verbose = false;
+    if (o.wrt && o.mode == SWEEP_REVERSE) {
+        rc = usage_error("--wrt %s picks the input of the forward-mode sweep: add --mode forward or --mode both",
+                         o.wrt);
+        goto out;
+    }
     o.model = argv[optind];
     rc = run_model(&o);
 out:

@@ -56,3 +56,20 @@ for f in svg pdf html; do
         measure "$m near limit -f $f" "$G" -q -f "$f" -o "$W/o" "$W/$m.grad"
     done
 done
+
+echo "== reverse vs forward mode: gen mlp 1000,500,500,1 --act relu (the lecture's demonstration) =="
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+    echo "  skipped (BENCH_QUICK=1)"
+else
+    # -v runs the comparison with its full 10 s budget and prints it; forward mode (1000 sweeps
+    # over 2.25M nodes) is timed on a sample and extrapolated
+    "$G" gen mlp 1000,500,500,1 --act relu >"$W/lecture.grad"
+    /usr/bin/time -f "%e %M" -o "$W/time" "$G" -v -f json -o "$W/o" "$W/lecture.grad" >"$W/out" 2>"$W/err"
+    rc=$?
+    read -r secs kb <"$W/time"
+    printf '  whole run (-v -f json): %s s, %s KB peak, rc=%s\n' "$secs" "$kb" "$rc"
+    sed -n '/^mode comparison/,/^reverse mode:/p' "$W/out" | sed 's/^/  /'
+    /usr/bin/time -f "%e %M" -o "$W/time" "$G" -q -f json -o "$W/o" "$W/lecture.grad"
+    read -r secs kb <"$W/time"
+    printf '  the same without -v (comparison budget 0.5 s): %s s, %s KB peak\n' "$secs" "$kb"
+fi

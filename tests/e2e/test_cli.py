@@ -47,7 +47,8 @@ for opt in ("-h", "--help"):
           p.returncode == 0 and p.stdout.startswith("Usage: gradviz") and p.stderr == "", p)
 p = run("--help")
 for word in ("-o, --out", "-f, --format", "--steps", "--check", "--set", "--precision", "--rankdir", "-q, --quiet",
-             "-v, --verbose", "--version", "gen mlp", "gen chain", "Exit status"):
+             "-v, --verbose", "--version", "gen mlp", "gen chain", "Exit status", "--mode", "reverse, forward or both",
+             "--wrt NAME", "--via NAMES"):
     check(f"--help mentions {word}", word in p.stdout)
 p = run("--version")
 check("--version: exit 0, 'gradviz X.Y.Z' on stdout", p.returncode == 0 and re.match(r"gradviz \d+\.\d+\.\d+", p.stdout)
@@ -152,15 +153,33 @@ check("default: out/neuron/ in the working directory with the default formats",
       p.returncode == 0 and listing(cwd) == sorted(f"out/neuron/neuron.{EXT[f]}" for f in default),
       (p.stderr, listing(cwd)))
 
-# options before or after the model, long and short forms give the same files
+# options before or after the model, long and short forms give the same files (up to the
+# measured seconds of the mode comparison, the one part of a trace that varies between runs)
+def without_timings(path):
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    for task in doc.get("modes", {}).get("tasks", []):
+        for mode in ("reverse", "forward"):
+            task[mode].pop("seconds", None)
+        task.pop("ratio", None)
+    return doc
+
+
 a, b = tmpdir(), tmpdir()
 p1 = run("-q", "-f", "json", "-o", a, "--set", "x1=2", NEURON)
 p2 = run(NEURON, "--out", b, "--set", "x1=2", "--format=json", "--quiet")
 same = p1.returncode == 0 and p2.returncode == 0 and listing(a) == listing(b) == ["neuron.json"]
 if same:
-    with open(os.path.join(a, "neuron.json"), "rb") as f1, open(os.path.join(b, "neuron.json"), "rb") as f2:
-        same = f1.read() == f2.read()
+    same = without_timings(os.path.join(a, "neuron.json")) == without_timings(os.path.join(b, "neuron.json"))
 check("options before or after the model, short or long: same output", same, (p1.stderr, p2.stderr))
+a, b = tmpdir(), tmpdir()
+p1 = run("-q", "-f", "json", "-o", a, "--mode", "forward", "--wrt", "x2", "--via", "z", NEURON)
+p2 = run(NEURON, "--via=z", "--wrt=x2", "--out", b, "--mode=forward", "-fjson", "-q")
+same = p1.returncode == 0 and p2.returncode == 0 and listing(a) == listing(b) == ["neuron.json"]
+if same:
+    same = without_timings(os.path.join(a, "neuron.json")) == without_timings(os.path.join(b, "neuron.json"))
+check("--mode/--wrt/--via before or after the model, NAME=VALUE or separate: same output", same,
+      (p1.stderr, p2.stderr))
 
 # `--` ends the options: a model whose name starts with '-'
 d = tmpdir()
@@ -291,6 +310,46 @@ check("-v: names every file written",
 out = tmpdir()
 p = run("-v", "--check", "-o", out, "-f", "json", NEURON)
 check("-v --check: the table lists every leaf", all(n in p.stdout for n in ("x1", "x2", "w1", "w2")), p.stdout)
+check("-v: prints the Jacobian and the mode comparison",
+      "Jacobian (reverse mode)" in p.stdout and "mode comparison" in p.stdout, p.stdout)
+# neuron: 2 inputs, 2 params, one output: the lecture's sentence with the counts of the model
+check("-v: 'reverse mode: 1 sweep; forward mode: 2 sweeps (w.r.t. the 2 inputs)'",
+      "reverse mode: 1 sweep; forward mode: 2 sweeps (w.r.t. the 2 inputs)" in p.stdout, p.stdout)
+out = tmpdir()
+p = run("-o", out, "-f", "json", "--mode", "both", "--via", "z", NEURON)
+check("--mode both --via (no -v): one line each for the mode agreement and the cut",
+      p.returncode == 0 and "reverse and forward mode Jacobians (1 × 4)" in p.stdout
+      and "J_f · J_g through the cut z: equals J_h" in p.stdout, p.stdout)
+p = run("-q", "-o", out, "-f", "json", "--mode", "both", "--via", "z", NEURON)
+check("-q: no Jacobian lines either", p.returncode == 0 and p.stdout == "" and p.stderr == "", p)
+
+# ---- --mode, --wrt, --via: usage errors (exit 2, nothing written) ----
+BAD_JAC = [
+    (["--mode"], "needs a value"),
+    (["--mode", "Reverse"], "--mode needs reverse, forward or both, got 'Reverse'"),
+    (["--mode", ""], "--mode needs reverse, forward or both"),
+    (["--wrt", "x1"], "--mode forward"),                       # --wrt without forward mode
+    (["--mode", "reverse", "--wrt", "x1"], "--mode forward"),
+    (["--mode", "forward", "--wrt", "x3"], "no node named 'x3'"),
+    (["--mode", "forward", "--wrt", "target"], "'target' is a const"),
+    (["--mode", "both", "--wrt", "y"], "'y' is computed"),
+    (["--mode", "forward", "--wrt"], "needs a value"),
+    (["--via", ""], "--via needs a comma list of node names"),
+    (["--via", "z,"], "--via needs a comma list of node names"),
+    (["--via", "z,z"], "'z' is listed twice"),
+    (["--via", "zz"], "did you mean 'z'"),
+    (["--via", "target"], "const"),
+    (["--via", "y"], None),                                    # the output itself is a cut
+    (["--via", "x1,w1"], "does not separate"),
+]
+for args, msg in BAD_JAC:
+    out = tmpdir()
+    p = run("-f", "json", "-o", out, NEURON, *args)
+    if msg is None:
+        check(f"{' '.join(args)}: accepted", p.returncode == 0, p.stderr)
+        continue
+    check(f"{' '.join(args) or repr('')}: exit 2, '{msg}', nothing written",
+          p.returncode == 2 and msg in p.stderr and listing(out) == [], (p.returncode, p.stderr, listing(out)))
 
 # ---- gen ----
 for args in (("mlp", "2,3,1"), ("mlp", "3,4,4,2", "--act", "relu"), ("mlp", "1,1"), ("chain", "8", "--act", "tanh"),
@@ -309,7 +368,7 @@ BAD_GEN = [[], ["mlp"], ["foo", "3"], ["mlp", "2"], ["mlp", "2,0,1"], ["mlp", "2
            ["mlp", "-2,3"], ["mlp", "2,3", "--act", "gelu"], ["mlp", "2,3", "--seed", "-1"],
            ["mlp", "2,3", "--seed", "x"], ["mlp", "2,3", "--seed"], ["mlp", "2,3", "extra"], ["chain", "0"],
            ["chain", "x"], ["chain", "-5"], ["chain", "3", "--bogus"], ["mlp", "100000,100000"],
-           ["mlp", ",".join(["2"] * 65)]]
+           ["mlp", ",".join(["2"] * 65)], ["chain", "10000000"], ["chain", "99999999999"]]
 for args in BAD_GEN:
     p = run("gen", *args)
     check(f"gen {' '.join(args) or '(nothing)'}: exit 2 with a message, nothing on stdout",
@@ -325,6 +384,14 @@ check("gen ... | head -1: exits 0 without a message", rc == 0 and err == b"" and
 p = subprocess.run(["sh", "-c", f"'{GRADVIZ}' gen mlp 30,30,30 | head -1 >/dev/null; echo $?"], capture_output=True,
                    text=True)
 check("gen mlp | head -1 in a shell: exit 0, stderr empty", p.stdout.strip() == "0" and p.stderr == "", p)
+# a chain has 1 + 5·N nodes and a model at most 50,000,000 (README, Limits): N <= 9,999,999
+p = run("gen", "chain", "10000000")
+check("gen chain 10000000 (50,000,001 nodes): refused, naming the largest count 9999999",
+      p.returncode == 2 and "from 1 to 9999999" in p.stderr, p.stderr)
+p = subprocess.run(["sh", "-c", f"'{GRADVIZ}' gen chain 9999999 | head -1; echo $?"], capture_output=True,
+                   text=True, timeout=60)
+check("gen chain 9999999 is accepted", "A chain of 9999999" in p.stdout and p.stdout.rstrip().endswith("0")
+      and p.stderr == "", p)
 
 # ---- the model from stdin ----
 out = tmpdir()

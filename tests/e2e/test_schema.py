@@ -43,6 +43,54 @@ def node(doc, i):
     return doc["nodes"][i]
 
 
+# The issue-5 blocks for the fixture's model (h = sin(x^2): node 0 x, node 1 x^2, node 2 h;
+# edge 0 from x, edge 1 from x^2), built here as gradviz writes them.
+def cost(sweeps):
+    return {"sweeps": sweeps, "timed_sweeps": sweeps, "nodes": 2 * sweeps, "edges": 2 * sweeps,
+            "seconds": 1e-7 * sweeps, "estimated": False}
+
+
+def task(name):
+    return {"task": name, "rows": 1, "cols": 1, "reverse": cost(1), "forward": cost(1), "ratio": 1.0}
+
+
+def with_jacobian(d, mode="reverse"):
+    g = d["nodes"][0]["grad"]
+    d["jacobian"] = {"mode": mode, "rows": [{"id": 2, "name": "h"}], "cols": [{"id": 0, "name": "x", "kind": "input"}],
+                     "values": [[g]]}
+    if mode == "both":
+        d["jacobian"]["forward_max_abs_diff"] = 0
+    return d["jacobian"]
+
+
+def with_via(d):
+    j = with_jacobian(d)
+    j["via"] = {"cut": [{"id": 1, "name": None}], "f": [[d["nodes"][2]["grad"] / 1]], "g": [[4.0]],
+                "product": [[d["nodes"][0]["grad"]]], "max_abs_diff": 0, "max_rel_diff": 0, "agree": True}
+    j["check"] = {"method": "central-difference", "eps": 6e-6, "tolerance": {"rel": 1e-5, "abs": 1e-7},
+                  "numeric": [[d["nodes"][0]["grad"]]], "failed": 0, "max_abs_error": 1e-10, "max_rel_error": 1e-11,
+                  "worst": {"row": 0, "col": 0}, "passed": True}
+    return j
+
+
+def with_modes(d):
+    d["modes"] = {"budget_seconds": 0.5, "outputs": 1, "inputs": 1, "params": 0,
+                  "tasks": [task("jacobian"), task("gradient_inputs"), task("gradient_inputs_params")]}
+    return d["modes"]
+
+
+def with_forward_mode(d):
+    tan = [1.0, 4.0, 4.0 * -0.6536436208636119]
+    for n, t in zip(d["nodes"], tan):
+        n["tangent"] = t
+    for e, t in zip(d["edges"], (4.0, tan[2])):
+        e["tangent"] = t
+    d["forward_mode"] = {"wrt": 0, "steps": [
+        {"step": 0, "node": 1, "tangent": tan[1], "edges": [{"edge": 0, "tangent": 4.0}]},
+        {"step": 1, "node": 2, "tangent": tan[2], "edges": [{"edge": 1, "tangent": tan[2]}]}]}
+    return d["forward_mode"]
+
+
 # (name, mutation) -> the schema must reject the result
 MUTANTS = [
     ("format misspelt", lambda d: d.update(format="gradviz-trac")),
@@ -78,11 +126,53 @@ MUTANTS = [
     ("check with another method", lambda d: d["check"].update(method="forward-difference")),
     ("check entry without passed", lambda d: d["check"]["wrt"][0].pop("passed")),
     ("check eps 0", lambda d: d["check"].update(eps=0)),
+    # issue 5 blocks
+    ("jacobian with an unknown key", lambda d: with_jacobian(d).update(anything=[1, 2])),
+    ("jacobian mode sideways", lambda d: with_jacobian(d).update(mode="sideways")),
+    ("jacobian without values", lambda d: with_jacobian(d).pop("values")),
+    ("jacobian without rows", lambda d: with_jacobian(d).update(rows=[])),
+    ("jacobian mode both without forward_max_abs_diff", lambda d: with_jacobian(d, "both").pop("forward_max_abs_diff")),
+    ("forward_max_abs_diff in mode reverse", lambda d: with_jacobian(d).update(forward_max_abs_diff=0)),
+    ("forward_max_abs_diff null without its marker", lambda d: with_jacobian(d, "both").update(forward_max_abs_diff=None)),
+    ("a const leaf as a Jacobian column", lambda d: with_jacobian(d)["cols"][0].update(kind="const")),
+    ("a Jacobian entry as a string", lambda d: with_jacobian(d).update(values=[["1.0"]])),
+    ("an empty values_nonfinite list", lambda d: with_jacobian(d).update(values_nonfinite=[])),
+    ("values_nonfinite with a bad marker", lambda d: with_jacobian(d).update(
+        values=[[None]], values_nonfinite=[{"row": 0, "col": 0, "value": "NaN"}])),
+    ("via without agree", lambda d: with_via(d)["via"].pop("agree")),
+    ("via with an empty cut", lambda d: with_via(d)["via"].update(cut=[])),
+    ("Jacobian check without passed", lambda d: with_via(d)["check"].pop("passed")),
+    ("Jacobian check max_rel_error null without marker", lambda d: with_via(d)["check"].update(max_rel_error=None)),
+    ("modes with two tasks", lambda d: with_modes(d)["tasks"].pop()),
+    ("modes tasks out of order", lambda d: with_modes(d)["tasks"].reverse()),
+    ("modes task with an unknown name", lambda d: with_modes(d)["tasks"][2].update(task="hessian")),
+    ("modes cost without estimated", lambda d: with_modes(d)["tasks"][0]["forward"].pop("estimated")),
+    ("modes cost with negative seconds", lambda d: with_modes(d)["tasks"][0]["reverse"].update(seconds=-1)),
+    ("modes without budget", lambda d: with_modes(d).pop("budget_seconds")),
+    ("forward_mode without the nodes' tangents", lambda d: (with_forward_mode(d), d["nodes"][1].pop("tangent"))),
+    ("forward_mode without the edges' tangents", lambda d: (with_forward_mode(d), d["edges"][0].pop("tangent"))),
+    ("a node tangent without forward_mode", lambda d: d["nodes"][0].update(tangent=1.0)),
+    ("an edge tangent without forward_mode", lambda d: d["edges"][0].update(tangent=1.0)),
+    ("a null tangent without its marker", lambda d: (with_forward_mode(d), d["nodes"][2].update(tangent=None))),
+    ("a tangent marker beside a finite tangent", lambda d: (with_forward_mode(d),
+                                                            d["nodes"][2].update(tangent_nonfinite="inf"))),
+    ("forward_mode step without edges", lambda d: with_forward_mode(d)["steps"][0].update(edges=[])),
+    ("forward_mode without wrt", lambda d: with_forward_mode(d).pop("wrt")),
 ]
 GOOD = [
     ("as written", lambda d: None),
     ("no check block", lambda d: d.pop("check")),
-    ("reserved jacobian block", lambda d: d.update(jacobian={"anything": [1, 2]})),
+    ("a jacobian block (mode reverse)", with_jacobian),
+    ("a jacobian block (mode both)", lambda d: with_jacobian(d, "both")),
+    ("a jacobian with a cut and a check", with_via),
+    ("a non-finite Jacobian entry listed in values_nonfinite", lambda d: with_jacobian(d).update(
+        values=[[None]], values_nonfinite=[{"row": 0, "col": 0, "value": "inf"}])),
+    ("a modes block", with_modes),
+    ("a modes block with an unmeasured ratio", lambda d: with_modes(d)["tasks"][1].update(ratio=None)),
+    ("a forward_mode block with tangents on every node and edge", with_forward_mode),
+    ("a non-finite tangent with its marker", lambda d: (with_forward_mode(d),
+                                                        d["nodes"][2].update(tangent=None, tangent_nonfinite="nan"))),
+    ("every issue-5 block at once", lambda d: (with_via(d), with_modes(d), with_forward_mode(d))),
     ("non-finite value with its marker", lambda d: (node(d, 1).update(value=None, nonfinite="-inf"),
                                                     d["forward"][0].update(value=None, nonfinite="-inf"),
                                                     d["edges"][1].update(value=None, value_nonfinite="-inf"))),

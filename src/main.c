@@ -19,6 +19,7 @@
 #include "ad.h"
 #include "emit.h"
 #include "fmt.h"
+#include "flow_cli.h"
 #include "gen.h"
 #include "jac.h"
 #include "lex.h"
@@ -65,7 +66,7 @@ typedef struct Opts {
 
 static const char USAGE[] =
     "Usage: gradviz [options] MODEL.grad\n"
-    "       gradviz gen mlp SIZES [--act tanh|relu|sigmoid] [--seed N]\n"
+    "       gradviz gen mlp SIZES [--act tanh|relu|sigmoid] [--init uniform|xavier|he|normal] [--seed N]\n"
     "       gradviz gen chain N [--act tanh|relu|sigmoid] [--seed N]\n"
     "\n"
     "Builds the computational graph of MODEL.grad, runs the forward and backward passes and\n"
@@ -173,9 +174,12 @@ static int run_gen(int argc, char **argv)
         return usage_error("unknown generator '%s' (expected mlp or chain)", kind);
     const char *shape = NULL;
     GenAct act = strcmp(kind, "mlp") == 0 ? GEN_TANH : GEN_SIGMOID;
+    GenInit init = GEN_INIT_UNIFORM;
+    bool init_given = false;
     unsigned long long seed = 1;
     static const struct option longopts[] = {
         {"act", required_argument, NULL, 'a'},
+        {"init", required_argument, NULL, 'i'},
         {"seed", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -188,6 +192,11 @@ static int run_gen(int argc, char **argv)
         case 'a':
             if (!gen_parse_act(optarg, &act))
                 return usage_error("unknown activation '%s' (expected tanh, relu or sigmoid)", optarg);
+            break;
+        case 'i':
+            if (!gen_parse_init(optarg, &init))
+                return usage_error("unknown initialisation '%s' (expected uniform, xavier, he or normal)", optarg);
+            init_given = true;
             break;
         case 's':
             if (!parse_uint(optarg, UINT64_MAX, &seed))
@@ -212,6 +221,8 @@ static int run_gen(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     bool ok;
     if (strcmp(kind, "chain") == 0) {
+        if (init_given)
+            return usage_error("%s", "--init is for gen mlp; gen chain draws weights from N(0, 1)");
         /* a chain has 1 + 5·N nodes (the input; w_k, b_k, ×, +, act per layer) */
         const unsigned long long max_layers = (GRAPH_MAX_NODES - 1) / 5;
         unsigned long long n;
@@ -239,7 +250,7 @@ static int run_gen(int argc, char **argv)
             return usage_error("gen mlp needs at least two sizes (inputs and outputs), got '%s'", shape);
         if (gen_mlp_nodes(sizes, n) > GRAPH_MAX_NODES)
             return usage_error("gen mlp %s would have more nodes than a model may hold", shape);
-        ok = gen_mlp(stdout, sizes, n, act, seed);
+        ok = gen_mlp_init(stdout, sizes, n, act, init, seed);
     }
     ok = fflush(stdout) == 0 && ok;
     if (!ok) {
@@ -833,6 +844,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "gen") == 0)
         return run_gen(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "flow") == 0)
+        return flow_main(argc - 1, argv + 1);
 
     Opts o = {.precision = 4, .paper = "a4"};
     enum {

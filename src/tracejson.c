@@ -15,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "flow.h"
 #include "fmt.h"
 #include "numfmt.h"
 
@@ -573,6 +574,22 @@ bool tracejson_write(const Trace *t, const JacResults *jr, const char *source, F
         put_forward_mode(&w, t, ts);
     if (jr && jr->modes)
         put_modes(&w, jr->modes);
+    /* the per-depth gradient profile (issue 6): one reverse pass, one level per depth */
+    FlowProfile fp = {0};
+    if (w.ok && flow_profile(t, &fp, err)) {
+        Buf b = {0};
+        flow_profile_json(&fp, &b);
+        if (b.oom || !b.data)
+            w.ok = false;
+        else {
+            put(&w, ",\n\"flow\": ");
+            put(&w, b.data);
+        }
+        buf_free(&b);
+    } else if (!err_ok(err)) {
+        w.ok = false;
+    }
+    flow_profile_free(&fp);
     put(&w, "\n}\n");
     if (!w.ok)
         return err_set(err, ERR_IO, "writing the JSON trace failed");

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import check, run, tmpdir, trace  # noqa: E402
+from harness import check, run, tmpdir, trace, write_model  # noqa: E402
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -332,7 +332,7 @@ else:
 # ---- usage and I/O errors ----
 for bad, why in [(["--layers", "0"], "layers 0"), (["--layers", "10001"], "too many layers"),
                  (["--trials", "x"], "trials not a number"), (["--act", "sigmoid,foo"], "unknown activation"),
-                 (["--act", "tanh,tanh"], "activation twice"), (["-f", "pdf"], "pdf not yet"),
+                 (["--act", "tanh,tanh"], "activation twice"), (["-f", "bmp"], "unknown format bmp"),
                  (["-f", "png"], "unknown format"), (["--bogus"], "unknown option"), (["extra"], "extra argument"),
                  (["--layers", "10000", "--trials", "1000000"], "too much work"), (["--seed", "-1"], "negative seed")]:
     d = tmpdir()
@@ -343,3 +343,70 @@ blocker = os.path.join(tmpdir(), "file")
 open(blocker, "w").close()
 p = run("flow", "--layers", 5, "-o", os.path.join(blocker, "sub"))
 check("I/O error: output directory under a file (exit 3)", p.returncode == 3 and "error" in p.stderr, p.stderr)
+
+
+# ---- gen mlp --init: the weights follow the documented distributions -------------------
+def _weights(text, layer):
+    import re
+    return [float(m.group(1)) for m in re.finditer(r"^param w%d_\d+_\d+ = (\S+)$" % layer, text, re.M)]
+
+
+def _biases(text):
+    import re
+    return [float(m.group(1)) for m in re.finditer(r"^param b\d+_\d+ = (\S+)$", text, re.M)]
+
+
+def test_gen_init():
+    sizes = [64, 48, 32, 1]
+    for init, std in (("xavier", lambda i, o: math.sqrt(2.0 / (i + o))), ("he", lambda i, o: math.sqrt(2.0 / i)),
+                      ("normal", lambda i, o: 1.0)):
+        p = run("gen", "mlp", ",".join(map(str, sizes)), "--init", init, "--seed", "7")
+        if not check(f"gen mlp --init {init} runs", p.returncode == 0, p.stderr):
+            continue
+        for layer in (1, 2):
+            w = _weights(p.stdout, layer)
+            n = len(w)
+            want = std(sizes[layer - 1], sizes[layer])
+            mean = sum(w) / n
+            sd = math.sqrt(sum((x - mean) ** 2 for x in w) / (n - 1))
+            # sample sd of n normals: relative standard error ~ 1/sqrt(2n); allow 5 of them
+            # (values are printed with 6 digits, negligible here)
+            check(f"--init {init}: layer {layer} weight sd {sd:.4f} ~ {want:.4f}",
+                  abs(sd - want) <= 5 * want / math.sqrt(2 * n) and abs(mean) <= 5 * want / math.sqrt(n),
+                  f"n={n} mean={mean}")
+        b = _biases(p.stdout)
+        if init in ("xavier", "he"):
+            check(f"--init {init}: biases are 0", all(x == 0 for x in b), b[:5])
+        check(f"--init {init}: header records the init", f"--init {init}" in p.stdout.splitlines()[0])
+        q = run("gen", "mlp", ",".join(map(str, sizes)), "--init", init, "--seed", "7")
+        check(f"--init {init}: same seed, same model", q.stdout == p.stdout)
+    p = run("gen", "mlp", "2,3,1", "--init", "uniform")
+    q = run("gen", "mlp", "2,3,1")
+    check("--init uniform is the default", p.returncode == 0 and p.stdout == q.stdout)
+    p = run("gen", "mlp", "2,3,1", "--init", "lecun")
+    check("unknown --init is a usage error", p.returncode == 2 and "lecun" in p.stderr, p.stderr)
+    p = run("gen", "chain", "3", "--init", "he")
+    check("--init with gen chain is a usage error", p.returncode == 2, p.stderr)
+
+
+def test_init_effect_on_profile():
+    """The same deep tanh MLP (fan-in 16) with N(0,1) weights and with Xavier weights: the
+    per-depth profile must show the difference. N(0,1) weights are 1/sqrt(2/32) = 4x larger
+    than Xavier's, so the gradients reaching the first layers are larger by about that
+    factor per weight traversed; Xavier keeps them near the output's scale."""
+    shape = "16,16,16,16,16,16,1"
+    means = {}
+    for init in ("xavier", "normal"):
+        p = run("gen", "mlp", shape, "--act", "tanh", "--init", init, "--seed", "3")
+        path = write_model(p.stdout, f"{init}.grad")
+        q, doc, _ = trace(path)
+        if not check(f"profile of {init} MLP written", q.returncode == 0 and doc and "flow" in doc, q.stderr):
+            return
+        lv = [l for l in doc["flow"]["levels"] if l["mean"] is not None and l["nodes"] > 0]
+        means[init] = lv[-1]["mean"]
+    check("the profile shows the initialisation: deepest-level gradient with N(0,1) weights "
+          "is over 10x Xavier's", means["normal"] > 10 * means["xavier"], means)
+
+
+test_gen_init()
+test_init_effect_on_profile()

@@ -93,21 +93,6 @@ static size_t layout(char *out, bool neg, const char *d, int nd, int e, int p)
     return o;
 }
 
-/* p-digit integer nearest to a·10^(p-1-e), with e adjusted if a's exponent estimate was off. */
-static uint64_t digits_at(long double a, int p, int *e)
-{
-    long double m = scale10(a, p - 1 - *e) + 0.5L;
-    long double hi = pow10l_exact(p);
-    if (m >= hi) {
-        (*e)++;
-        m = scale10(a, p - 1 - *e) + 0.5L;
-    } else if (m < hi / 10) {
-        (*e)--;
-        m = scale10(a, p - 1 - *e) + 0.5L;
-    }
-    return (uint64_t)m; /* truncation of m + 0.5: round half up */
-}
-
 size_t numfmt_double(char out[NUMFMT_MAX], double v)
 {
     if (v == 0) {
@@ -118,28 +103,42 @@ size_t numfmt_double(char out[NUMFMT_MAX], double v)
         return (size_t)snprintf(out, NUMFMT_MAX, "%.17g", v);
     bool neg = v < 0;
     long double a = neg ? -(long double)v : (long double)v;
-    /* half the gap to the neighbouring doubles: a decimal closer than that reads back as v */
-    long double half_ulp = ldexpl(1.0L, ilogb(v) - 53);
-    int e0 = (int)floor(log10(fabs(v)));
+    /* X = |v| scaled to 17 integer digits: 10^16 <= X < 10^17 */
+    int e = (int)floor(log10(fabs(v)));
+    long double X = scale10(a, 16 - e);
+    if (X >= 1e17L) {
+        e++;
+        X = scale10(a, 16 - e);
+    } else if (X < 1e16L) {
+        e--;
+        X = scale10(a, 16 - e);
+    }
+    /* half the gap to the neighbouring doubles, on the same scale: a decimal closer to X
+     * than that reads back as v */
+    long double H = scale10(ldexpl(1.0L, ilogb(v) - 53), 16 - e);
+    static const uint64_t DIV[] = {100, 10, 1};
     for (int p = 15; p <= 17; p++) {
-        int e = e0;
-        uint64_t mi = digits_at(a, p, &e);
-        /* How far is the candidate from v? long double keeps ~1e-19 relative error here, far
-         * below the half-ulp (~1e-16 relative), so only candidates within 1% of the boundary
-         * need the exact answer from strtod. */
-        long double diff = fabsl(scale10((long double)mi, -(p - 1 - e)) - a);
-        bool sure_in = diff < half_ulp * 0.99L, sure_out = diff > half_ulp * 1.01L;
+        uint64_t div = DIV[p - 15];
+        uint64_t c = (uint64_t)(X / (long double)div + 0.5L); /* round half up to p digits */
+        /* X carries ~1e-19 relative error, far below H (~1e-16 relative), so only
+         * candidates within 1% of the boundary need the exact answer from strtod. */
+        long double diff = fabsl((long double)c * (long double)div - X);
+        bool sure_in = diff < H * 0.99L, sure_out = diff > H * 1.01L;
         if (sure_out && p < 17)
             continue;
+        int ee = e, nd = p;
+        if (c >= (uint64_t)pow10l_exact(p)) { /* 9.99..95 rounded up to 10.0 */
+            c /= 10;
+            ee++;
+        }
         char d[24];
         for (int i = p - 1; i >= 0; i--) {
-            d[i] = (char)('0' + mi % 10);
-            mi /= 10;
+            d[i] = (char)('0' + c % 10);
+            c /= 10;
         }
-        int nd = p;
         while (nd > 1 && d[nd - 1] == '0')
             nd--;
-        size_t n = layout(out, neg, d, nd, e, p);
+        size_t n = layout(out, neg, d, nd, ee, p);
         if (sure_in || strtod(out, NULL) == v)
             return n;
     }

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "flow.h"
@@ -22,7 +23,29 @@
 typedef struct Writer {
     FILE *f;
     bool ok;
+    char *pbuf;   /* owned: reused print buffer for records (cJSON_PrintPreallocated) */
+    size_t pcap;
 } Writer;
+
+/* Every key in the trace is a string literal: cJSON's *CS add keeps the pointer instead of
+ * copying it, one malloc and free less per field (millions on a big trace). */
+static void obj_add(cJSON *o, const char *key, cJSON *item) { cJSON_AddItemToObjectCS(o, key, item); }
+static void obj_add_null(cJSON *o, const char *key) { obj_add(o, key, cJSON_CreateNull()); }
+static void obj_add_str(cJSON *o, const char *key, const char *s) { obj_add(o, key, cJSON_CreateString(s)); }
+static void obj_add_bool(cJSON *o, const char *key, bool b) { obj_add(o, key, cJSON_CreateBool(b)); }
+static cJSON *obj_add_array(cJSON *o, const char *key)
+{
+    cJSON *a = cJSON_CreateArray();
+    obj_add(o, key, a);
+    return a;
+}
+static cJSON *obj_add_object(cJSON *o, const char *key)
+{
+    cJSON *a = cJSON_CreateObject();
+    obj_add(o, key, a);
+    return a;
+}
+
 
 static void put(Writer *w, const char *s)
 {
@@ -30,15 +53,30 @@ static void put(Writer *w, const char *s)
         w->ok = false;
 }
 
-/* Prints obj (which may be NULL after an OOM) and frees it. */
+/* Prints obj (which may be NULL after an OOM) and frees it. Records are printed into one
+ * reused buffer, grown when cJSON says it is too small, instead of a fresh allocation and
+ * its reallocations per record. */
 static void put_obj(Writer *w, cJSON *obj)
 {
-    char *s = obj ? cJSON_PrintUnformatted(obj) : NULL;
-    if (!s)
+    if (!obj) {
         w->ok = false;
-    else
-        put(w, s);
-    cJSON_free(s);
+        return;
+    }
+    for (;;) {
+        /* cJSON_PrintPreallocated wants 5 bytes of slack for numbers it does not need here */
+        if (w->pcap && cJSON_PrintPreallocated(obj, w->pbuf, (int)w->pcap, 0)) {
+            put(w, w->pbuf);
+            break;
+        }
+        size_t cap = w->pcap ? w->pcap * 2 : 4096;
+        char *nb = cap <= INT32_MAX ? realloc(w->pbuf, cap) : NULL;
+        if (!nb) {
+            w->ok = false;
+            break;
+        }
+        w->pbuf = nb;
+        w->pcap = cap;
+    }
     cJSON_Delete(obj);
 }
 
@@ -59,27 +97,27 @@ static cJSON *uint_item(uint64_t v)
     return cJSON_CreateRaw(buf);
 }
 
-static void add_uint(cJSON *o, const char *key, uint64_t v) { cJSON_AddItemToObject(o, key, uint_item(v)); }
+static void add_uint(cJSON *o, const char *key, uint64_t v) { obj_add(o, key, uint_item(v)); }
 
 /* Adds key: v, or key: null plus marker: "nan"/"inf"/"-inf" for a non-finite v. */
 static void add_num(cJSON *o, const char *key, double v, const char *marker)
 {
     const char *nf = fmt_nonfinite(v);
     if (!nf) {
-        cJSON_AddItemToObject(o, key, num_item(v));
+        obj_add(o, key, num_item(v));
         return;
     }
-    cJSON_AddNullToObject(o, key);
+    obj_add_null(o, key);
     if (marker)
-        cJSON_AddStringToObject(o, marker, nf);
+        obj_add_str(o, marker, nf);
 }
 
 static void add_opt_str(cJSON *o, const char *key, const char *s)
 {
     if (s)
-        cJSON_AddStringToObject(o, key, s);
+        obj_add_str(o, key, s);
     else
-        cJSON_AddNullToObject(o, key);
+        obj_add_null(o, key);
 }
 
 static uint32_t node_line(const Trace *t, uint32_t id)
@@ -96,14 +134,14 @@ static cJSON *node_record(const Trace *t, uint32_t id)
     cJSON *o = cJSON_CreateObject();
     add_uint(o, "id", id);
     add_opt_str(o, "name", n->name);
-    cJSON_AddStringToObject(o, "kind", node_kind_name((NodeKind)n->kind));
+    obj_add_str(o, "kind", node_kind_name((NodeKind)n->kind));
     if (n->kind == NODE_OP) {
-        cJSON_AddStringToObject(o, "op", op_info((Op)n->op)->name);
+        obj_add_str(o, "op", op_info((Op)n->op)->name);
         Buf b = {0};
         fmt_node_symbol(&b, g, id, 4);
-        cJSON_AddStringToObject(o, "label", b.data ? b.data : "");
+        obj_add_str(o, "label", b.data ? b.data : "");
         buf_free(&b);
-        cJSON *args = cJSON_AddArrayToObject(o, "args");
+        cJSON *args = obj_add_array(o, "args");
         for (int i = 0; i < n->nargs; i++) {
             cJSON *a = cJSON_CreateObject();
             if (n->args[i].is_lit)
@@ -115,7 +153,7 @@ static cJSON *node_record(const Trace *t, uint32_t id)
     }
     add_num(o, "value", t->value[id], "nonfinite");
     if (n->kind == NODE_CONST)
-        cJSON_AddNullToObject(o, "grad");
+        obj_add_null(o, "grad");
     else
         add_num(o, "grad", t->grad[id], "grad_nonfinite");
     add_uint(o, "line", node_line(t, id));
@@ -134,10 +172,10 @@ static cJSON *edge_record(const Trace *t, uint32_t e)
     add_num(o, "value", t->value[ed->from], "value_nonfinite");
     add_num(o, "local", t->local[e], "local_nonfinite");
     if (g->nodes[ed->from].kind == NODE_CONST)
-        cJSON_AddNullToObject(o, "grad");
+        obj_add_null(o, "grad");
     else
         add_num(o, "grad", t->egrad[e], "grad_nonfinite");
-    cJSON_AddStringToObject(o, "rule", op_info((Op)g->nodes[ed->to].op)->rule[ed->slot]);
+    obj_add_str(o, "rule", op_info((Op)g->nodes[ed->to].op)->rule[ed->slot]);
     return o;
 }
 
@@ -150,15 +188,15 @@ static cJSON *backward_record(const Trace *t, uint32_t step)
     add_uint(o, "step", step);
     add_uint(o, "node", id);
     add_num(o, "grad", t->grad[id], "grad_nonfinite");
-    cJSON *edges = cJSON_AddArrayToObject(o, "edges");
+    cJSON *edges = obj_add_array(o, "edges");
     for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++) {
         cJSON *r = cJSON_CreateObject();
         add_uint(r, "edge", e);
         add_num(r, "local", t->local[e], "local_nonfinite");
         bool is_const = g->nodes[g->edges[e].from].kind == NODE_CONST;
         if (is_const) {
-            cJSON_AddNullToObject(r, "grad");
-            cJSON_AddNullToObject(r, "accum");
+            obj_add_null(r, "grad");
+            obj_add_null(r, "accum");
         } else {
             add_num(r, "grad", t->egrad[e], "grad_nonfinite");
             add_num(r, "accum", t->accum[e], "accum_nonfinite");
@@ -173,8 +211,8 @@ static cJSON *fanout_record(const Trace *t, uint32_t id)
     const Graph *g = t->g;
     cJSON *o = cJSON_CreateObject();
     add_uint(o, "node", id);
-    cJSON *edges = cJSON_AddArrayToObject(o, "edges");
-    cJSON *terms = cJSON_AddArrayToObject(o, "terms");
+    cJSON *edges = obj_add_array(o, "edges");
+    cJSON *terms = obj_add_array(o, "terms");
     for (uint32_t k = g->out_first[id]; k < g->out_first[id + 1]; k++) {
         uint32_t e = g->out_edges[k];
         cJSON_AddItemToArray(edges, uint_item(e));
@@ -188,20 +226,20 @@ static cJSON *check_record(const Trace *t)
 {
     const Check *c = t->check;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "method", "central-difference");
-    cJSON_AddItemToObject(o, "eps", num_item(c->eps));
+    obj_add_str(o, "method", "central-difference");
+    obj_add(o, "eps", num_item(c->eps));
     if (c->nentries) {
         add_num(o, "max_rel_error", c->max_rel_error, "max_rel_error_nonfinite");
         add_num(o, "max_abs_error", c->max_abs_error, "max_abs_error_nonfinite");
     } else {
-        cJSON_AddNullToObject(o, "max_rel_error");
-        cJSON_AddNullToObject(o, "max_abs_error");
+        obj_add_null(o, "max_rel_error");
+        obj_add_null(o, "max_abs_error");
     }
-    cJSON *tol = cJSON_AddObjectToObject(o, "tolerance");
-    cJSON_AddItemToObject(tol, "rel", num_item(c->rtol));
-    cJSON_AddItemToObject(tol, "abs", num_item(c->atol));
-    cJSON_AddBoolToObject(o, "passed", c->passed);
-    cJSON *wrt = cJSON_AddArrayToObject(o, "wrt");
+    cJSON *tol = obj_add_object(o, "tolerance");
+    obj_add(tol, "rel", num_item(c->rtol));
+    obj_add(tol, "abs", num_item(c->atol));
+    obj_add_bool(o, "passed", c->passed);
+    cJSON *wrt = obj_add_array(o, "wrt");
     for (uint32_t i = 0; i < c->nentries; i++) {
         const CheckEntry *e = &c->entries[i];
         cJSON *r = cJSON_CreateObject();
@@ -211,7 +249,7 @@ static cJSON *check_record(const Trace *t)
         add_num(r, "numeric", e->numeric, "numeric_nonfinite");
         add_num(r, "abs_error", e->abs_error, "abs_error_nonfinite");
         add_num(r, "rel_error", e->rel_error, "rel_error_nonfinite");
-        cJSON_AddBoolToObject(r, "passed", e->passed);
+        obj_add_bool(r, "passed", e->passed);
         cJSON_AddItemToArray(wrt, r);
     }
     return o;
@@ -510,16 +548,16 @@ static void put_forward_mode(Writer *w, const Trace *t, const TangentSweep *s)
 
 bool tracejson_write(const Trace *t, const JacResults *jr, const char *source, FILE *f, Err *err)
 {
-    Writer w = {f, true};
+    Writer w = {.f = f, .ok = true};
     const Graph *g = t->g;
     const TangentSweep *ts = jr ? jr->tangents : NULL;
     cJSON *head = cJSON_CreateObject();
-    cJSON_AddStringToObject(head, "format", "gradviz-trace");
+    obj_add_str(head, "format", "gradviz-trace");
     add_uint(head, "version", 1);
-    cJSON *model = cJSON_AddObjectToObject(head, "model");
+    cJSON *model = obj_add_object(head, "model");
     add_opt_str(model, "title", g->title);
-    cJSON_AddStringToObject(model, "source", source);
-    cJSON *outs = cJSON_AddArrayToObject(head, "outputs");
+    obj_add_str(model, "source", source);
+    cJSON *outs = obj_add_array(head, "outputs");
     for (uint32_t i = 0; i < g->noutputs; i++)
         cJSON_AddItemToArray(outs, uint_item(g->outputs[i]));
     /* print the head object without its closing brace, then stream the arrays after it */
@@ -558,7 +596,7 @@ bool tracejson_write(const Trace *t, const JacResults *jr, const char *source, F
             continue;
         put(&w, step ? ",\n  " : "\n  ");
         cJSON *o = forward_record(t, i);
-        cJSON_AddItemToObjectCS(o, "step", uint_item(step++));
+        obj_add(o, "step", uint_item(step++));
         put_obj(&w, o);
     }
     put(&w, step ? "\n]" : "]");
@@ -591,6 +629,7 @@ bool tracejson_write(const Trace *t, const JacResults *jr, const char *source, F
     }
     flow_profile_free(&fp);
     put(&w, "\n}\n");
+    free(w.pbuf);
     if (!w.ok)
         return err_set(err, ERR_IO, "writing the JSON trace failed");
     return true;

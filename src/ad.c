@@ -32,16 +32,26 @@ static void forward_range(const Graph *g, double *value, uint32_t first, uint32_
 
 void ad_forward(const Graph *g, double *value) { forward_range(g, value, 0, g->nnodes); }
 
-/* Writes the local derivative of every in-edge of op node i. */
-static void node_locals(const Graph *g, uint32_t i, const double *value, double *local)
+void ad_forward_tape(const Graph *g, double *value, double *local)
 {
-    const Node *n = &g->nodes[i];
-    double a[OP_MAX_ARITY], d[OP_MAX_ARITY];
-    gather_args(g, n, value, a);
-    op_local((Op)n->op, a, value[i], d);
-    for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++)
-        local[e] = d[g->edges[e].slot];
+    /* the local derivatives are taken right after each value, while its operands are in
+     * cache: the backward sweep then only multiplies and adds */
+    for (uint32_t i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->kind != NODE_OP) {
+            value[i] = n->init;
+            continue;
+        }
+        double a[OP_MAX_ARITY], d[OP_MAX_ARITY];
+        gather_args(g, n, value, a);
+        double y = op_forward((Op)n->op, a);
+        value[i] = y;
+        op_local((Op)n->op, a, y, d);
+        for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++)
+            local[e] = d[g->edges[e].slot];
+    }
 }
+
 
 void ad_backward(Trace *t)
 {
@@ -51,14 +61,12 @@ void ad_backward(Trace *t)
     memset(t->reach, 0, nn);
     t->nbwd = 0;
 
-    /* Nodes after the primary output cannot reach it; their edges still get their local
-     * derivative (the trace shows it) but carry no gradient. */
+    /* Nodes after the primary output cannot reach it: their edges carry no gradient. */
     for (uint32_t i = t->primary + 1; i < nn; i++) {
         t->bwd_step[i] = UINT32_MAX;
         const Node *n = &g->nodes[i];
         if (n->kind != NODE_OP)
             continue;
-        node_locals(g, i, t->value, t->local);
         for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++)
             t->egrad[e] = t->accum[e] = 0;
     }
@@ -70,7 +78,6 @@ void ad_backward(Trace *t)
         t->bwd_step[k] = UINT32_MAX;
         if (n->kind != NODE_OP)
             continue;
-        node_locals(g, k, t->value, t->local);
         uint32_t e0 = n->in_first, e1 = n->in_first + n->nedges;
         if (!t->reach[k]) {
             for (uint32_t e = e0; e < e1; e++)
@@ -131,7 +138,7 @@ Trace *ad_run(const Graph *g, const Source *src, Err *err)
     }
     for (uint32_t i = 0; i < g->nnodes; i++)
         t->is_const[i] = g->nodes[i].kind == NODE_CONST;
-    ad_forward(g, t->value);
+    ad_forward_tape(g, t->value, t->local);
     ad_backward(t);
     t->nonfinite = count_nonfinite(t);
     return t;

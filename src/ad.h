@@ -55,7 +55,11 @@ typedef struct Trace {
 Trace *ad_run(const Graph *g, const Source *src, Err *err);
 /* Forward pass alone over `value` (nnodes doubles, leaves taken from node init). */
 void ad_forward(const Graph *g, double *value);
-/* Backward pass alone: fills t->grad, local, egrad, accum, bwd from t->value. */
+/* The forward sweep of reverse mode: values, and the local derivative of every edge
+ * (`local`, nedges doubles) recorded on the tape as each node is evaluated. */
+void ad_forward_tape(const Graph *g, double *value, double *local);
+/* Backward pass alone, from the tape t->value and t->local (ad_forward_tape): fills t->grad,
+ * egrad, accum, reach, bwd and bwd_step. */
 void ad_backward(Trace *t);
 /* Central-difference check of every input and param; fills t->check (replacing an earlier
  * result). false with err on OOM. `budget` caps leaves × nodes evaluated (0 = default); above

@@ -18,6 +18,12 @@
  * above the graph writes the step's chain-rule products out with numbers. Frames are laid out
  * at the final drawing's positions (DotPins), so they line up as slides.
  *
+ * Forward mode (issue 5, DotOpts.jac->tangents): each node gains its tangent ∂v/∂x and each
+ * edge the tangent flowing along it, in blue, with the arrow pointing along the rank
+ * direction. Forward frames hide the gradients, grey what does not depend on x, show tangents
+ * not yet computed as "?", and write ∂v/∂x = Σ ∂v/∂u · ∂u/∂x out with numbers. The Jacobian
+ * table (and with --via J_f · J_g = J_h) is a node of its own after the outputs.
+ *
  * Labels are HTML-like; cell ids (see dotgraph.h) let the HTML report rewrite numbers in the
  * SVG. Every text is DejaVu Sans, the font the PDF embeds. */
 #include "dotgraph.h"
@@ -47,6 +53,13 @@ typedef struct Ctx {
     const char *L;     /* name of the primary output */
     const char *back;  /* the arrow gradients flow along: against the rank direction */
     char alias[8];     /* a frame's name for an unnamed active node ("u"), or "" */
+    /* issue 5: the forward-mode sweep and the Jacobian */
+    const JacResults *jr; /* o->jac, or NULL */
+    const TangentSweep *ts; /* tangents drawn (the finished drawing, forward frames), or NULL */
+    bool fwd;          /* a forward-mode frame: frame indexes ts->steps */
+    uint32_t *fstep;   /* with ts: node -> its index in ts->steps, UINT32_MAX if none; owned */
+    const char *X;     /* name of ts->leaf */
+    const char *ahead; /* the arrow tangents flow along: with the rank direction */
 } Ctx;
 
 /* ---- cgraph wrappers: cgraph takes char * everywhere; the casts live here. ---- */
@@ -313,6 +326,43 @@ static void put_rule_rhs(Ctx *c, Buf *b, uint32_t id, uint32_t slot, bool brief)
 
 /* ---- what a frame knows ---- */
 
+/* Node n depends on the sweep's leaf (its tangent is not 0 by construction). */
+static bool depends(const Ctx *c, uint32_t n)
+{
+    return n == c->ts->leaf || c->fstep[n] != UINT32_MAX;
+}
+
+/* Node n's tangent is known in this frame: always in the finished drawing; in a forward
+ * frame once its step is done (0 from the start for a node that does not depend on the leaf). */
+static bool tan_known(const Ctx *c, uint32_t n)
+{
+    return !c->fwd || c->fstep[n] == UINT32_MAX || c->fstep[n] <= c->frame;
+}
+
+static bool is_output(const Ctx *c, uint32_t n)
+{
+    for (uint32_t i = 0; i < c->g->noutputs; i++)
+        if (c->g->outputs[i] == n)
+            return true;
+    return false;
+}
+
+/* Greyed out: backward (and the finished drawing), a node the primary output does not depend
+ * on; forward frames, a node that does not depend on the sweep's leaf. Never const leaves,
+ * which have their own look. */
+static bool node_muted(const Ctx *c, uint32_t n)
+{
+    if (c->g->nodes[n].kind == NODE_CONST)
+        return false;
+    return c->fwd ? !depends(c, n) : !c->t->reach[n];
+}
+
+static bool edge_muted(const Ctx *c, uint32_t e)
+{
+    const Edge *ed = &c->g->edges[e];
+    return c->fwd ? !depends(c, ed->from) : !c->t->reach[ed->to];
+}
+
 static bool grad_known(const Ctx *c, uint32_t n)
 {
     return c->final || trace_grad_ready(c->t, n) <= c->frame;
@@ -342,9 +392,11 @@ static bool node_new(const Ctx *c, uint32_t n)
     return false;
 }
 
+/* A fan-out node, marked as one: gradients from its out-edges add. Forward frames show no
+ * gradients, so no fan-out marks either. */
 static bool is_fanout(const Ctx *c, uint32_t n)
 {
-    return graph_out_count(c->g, n) >= 2 && c->g->nodes[n].kind != NODE_CONST;
+    return !c->fwd && graph_out_count(c->g, n) >= 2 && c->g->nodes[n].kind != NODE_CONST;
 }
 
 static bool node_nonfinite(const Trace *t, uint32_t n)
@@ -489,6 +541,33 @@ static void put_grad_rows(Ctx *c, uint32_t id, bool muted)
     }
 }
 
+/* The tangent cell (forward mode): "∂name/∂x = t" where the sweep starts (the leaves: 1 for its
+ * leaf, 0 for the others) and where it ends (the outputs, whose tangents are a column of the
+ * Jacobian), the bare number elsewhere, mirroring the gradient cells; "?" until known. */
+static void put_tan_cell(Ctx *c, uint32_t id)
+{
+    const Node *n = &c->g->nodes[id];
+    bool known = tan_known(c, id);
+    bool named = n->name && (node_is_leaf(n) || is_output(c, id));
+    cell_open(c, 'n', id, "tan", known && c->fwd && id == c->active);
+    if (named || known) {
+        buf_printf(&c->b, "<font color=\"%s\">", depends(c, id) ? COLOR_TANGENT : COLOR_MUTED);
+        if (named) {
+            buf_puts(&c->b, "∂");
+            put_esc(&c->b, n->name);
+            buf_puts(&c->b, "/∂");
+            put_esc(&c->b, c->X);
+            buf_puts(&c->b, " = ");
+        }
+        if (known)
+            put_num(c, &c->b, c->ts->node[id]);
+        buf_puts(&c->b, "</font>");
+    }
+    if (!known)
+        put_unknown(c);
+    buf_puts(&c->b, "</td></tr>");
+}
+
 /* ---- nodes ---- */
 
 static void set_node_style(Ctx *c, Agnode_t *an, uint32_t id)
@@ -509,7 +588,7 @@ static void set_node_style(Ctx *c, Agnode_t *an, uint32_t id)
         fill = COLOR_OUTPUT_FILL;
         pen = "1.5";
     }
-    if (!t->reach[id] && n->kind != NODE_CONST)
+    if (node_muted(c, id))
         color = COLOR_MUTED;
     if (is_fanout(c, id) && t->reach[id]) {
         color = COLOR_FANOUT;
@@ -547,22 +626,27 @@ static void build_leaf(Ctx *c, Agnode_t *an, uint32_t id)
 {
     const Trace *t = c->t;
     const Node *n = &c->g->nodes[id];
-    bool muted = !t->reach[id] && n->kind != NODE_CONST;
+    bool muted = node_muted(c, id);
     c->b.len = 0;
     buf_puts(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"1\">");
     if (node_nonfinite(t, id))
         put_nonfinite_row(c, id);
     char tag[64];
-    snprintf(tag, sizeof tag, "%s%s", n->kind == NODE_CONST ? "const · no gradient" : node_kind_name((NodeKind)n->kind),
-             muted ? " · not used by " : "");
-    if (muted) {
+    /* a forward frame greys the leaves other than the sweep's, without a note: their tangent
+     * cell says ∂x2/∂x1 = 0 */
+    snprintf(tag, sizeof tag, "%s%s",
+             n->kind == NODE_CONST ? (c->fwd ? "const" : "const · no gradient") : node_kind_name((NodeKind)n->kind),
+             muted && !c->fwd ? " · not used by " : c->fwd && id == c->ts->leaf ? " · the sweep starts here" : "");
+    if (muted && !c->fwd) {
         size_t l = strlen(tag);
         snprintf(tag + l, sizeof tag - l, "%s", c->L);
     }
     put_tag_row(c, n->kind == NODE_PARAM && !muted ? COLOR_PARAM : COLOR_LOCAL, tag);
     put_val_cell(c, id, muted);
-    if (n->kind != NODE_CONST)
+    if (n->kind != NODE_CONST && !c->fwd)
         put_grad_rows(c, id, muted);
+    if (n->kind != NODE_CONST && c->ts)
+        put_tan_cell(c, id);
     buf_puts(&c->b, "</table>");
     set_html(c, an, "label", c->b.data ? c->b.data : "");
     set_node_style(c, an, id);
@@ -572,10 +656,8 @@ static void build_op(Ctx *c, Agnode_t *an, uint32_t id)
 {
     const Trace *t = c->t;
     const Graph *g = c->g;
-    bool muted = !t->reach[id];
-    bool output = false;
-    for (uint32_t i = 0; i < g->noutputs; i++)
-        output |= g->outputs[i] == id;
+    bool muted = node_muted(c, id);
+    bool output = is_output(c, id);
     c->b.len = 0;
     buf_puts(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"1\">");
     if (node_nonfinite(t, id))
@@ -583,10 +665,10 @@ static void build_op(Ctx *c, Agnode_t *an, uint32_t id)
     if (output || muted) {
         char tag[64];
         snprintf(tag, sizeof tag, "%s%s%s", output ? "output" : "", output && muted ? " · " : "",
-                 muted ? "not used by " : "");
+                 muted ? (c->fwd ? "does not depend on " : "not used by ") : "");
         if (muted) {
             size_t l = strlen(tag);
-            snprintf(tag + l, sizeof tag - l, "%s", c->L);
+            snprintf(tag + l, sizeof tag - l, "%s", c->fwd ? c->X : c->L);
         }
         put_tag_row(c, COLOR_LOCAL, tag);
     }
@@ -598,7 +680,10 @@ static void build_op(Ctx *c, Agnode_t *an, uint32_t id)
     c->b.oom |= sym.oom;
     buf_free(&sym);
     put_val_cell(c, id, muted);
-    put_grad_rows(c, id, muted);
+    if (!c->fwd)
+        put_grad_rows(c, id, muted);
+    if (c->ts)
+        put_tan_cell(c, id);
     buf_puts(&c->b, "</table>");
     set_html(c, an, "label", c->b.data ? c->b.data : "");
     set_node_style(c, an, id);
@@ -611,7 +696,7 @@ static void build_edge(Ctx *c, Agedge_t *ae, uint32_t e)
     const Trace *t = c->t;
     const Edge *ed = &c->g->edges[e];
     bool from_const = c->g->nodes[ed->from].kind == NODE_CONST;
-    bool muted = !t->reach[ed->to];
+    bool muted = edge_muted(c, e);
     char num[FMT_NUM_MAX];
     c->b.len = 0;
     buf_puts(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"0\">");
@@ -634,7 +719,7 @@ static void build_edge(Ctx *c, Agedge_t *ae, uint32_t e)
     buf_puts(&c->b, num);
     buf_puts(&c->b, "</font></td></tr>");
 
-    if (!from_const) {
+    if (!from_const && !c->fwd) {
         bool known = edge_known(c, e);
         cell_open(c, 'e', e, "grad", known && edge_new(c, e));
         const char *col = muted ? COLOR_MUTED : COLOR_GRAD;
@@ -642,6 +727,21 @@ static void build_edge(Ctx *c, Agedge_t *ae, uint32_t e)
         if (known) {
             buf_printf(&c->b, "<font color=\"%s\">", col);
             put_num(c, &c->b, t->egrad[e]);
+            buf_puts(&c->b, "</font>");
+        } else {
+            put_unknown(c);
+        }
+        buf_puts(&c->b, "</td></tr>");
+    }
+    if (c->ts) {
+        /* the tangent is computed at the consumer's step, as the consumer's tangent sums them */
+        bool known = tan_known(c, ed->to);
+        cell_open(c, 'e', e, "tan", known && ed->to == c->active);
+        const char *col = depends(c, ed->from) ? COLOR_TANGENT : COLOR_MUTED;
+        buf_printf(&c->b, "<font point-size=\"9\" color=\"%s\">%s </font>", col, c->ahead);
+        if (known) {
+            buf_printf(&c->b, "<font color=\"%s\">", col);
+            put_num(c, &c->b, c->ts->edge[e]);
             buf_puts(&c->b, "</font>");
         } else {
             put_unknown(c);
@@ -694,28 +794,53 @@ static void put_legend(Ctx *c)
     for (uint32_t i = 0; i < g->nnodes; i++) {
         fan |= is_fanout(c, i) && t->reach[i];
         consts |= g->nodes[i].kind == NODE_CONST;
-        unused |= !t->reach[i] && g->nodes[i].kind != NODE_CONST;
+        unused |= node_muted(c, i) && (!c->fwd || !node_is_leaf(&g->nodes[i]));
     }
     char s[160], arrow[32];
     line_open(c, 11);
     legend_item(c, &first, COLOR_VALUE, "0.5", "value (forward)");
     legend_item(c, &first, COLOR_LOCAL, "∂ = 0.3", "local derivative ∂out/∂in");
-    snprintf(arrow, sizeof arrow, "%s −0.1", c->back);
-    snprintf(s, sizeof s, "gradient ∂%s/∂· (backward)", c->L);
-    legend_item(c, &first, COLOR_GRAD, arrow, s);
+    if (!c->fwd) {
+        snprintf(arrow, sizeof arrow, "%s −0.1", c->back);
+        snprintf(s, sizeof s, "gradient ∂%s/∂· (backward)", c->L);
+        legend_item(c, &first, COLOR_GRAD, arrow, s);
+    }
+    if (c->ts) {
+        Buf w = {0};
+        buf_printf(&w, "tangent ∂·/∂%s (forward mode)", c->X);
+        snprintf(arrow, sizeof arrow, "%s 0.2", c->ahead);
+        legend_item(c, &first, COLOR_TANGENT, arrow, w.data ? w.data : "");
+        c->b.oom |= w.oom;
+        buf_free(&w);
+    }
     buf_puts(&c->b, LINE_END);
 
     first = true;
     line_open(c, 11);
-    snprintf(s, sizeof s, "output: ∂%s/∂%s = 1 starts the backward pass", c->L, c->L);
-    legend_item(c, &first, COLOR_TEXT, "◎", s);
+    if (c->fwd) {
+        Buf w = {0};
+        buf_printf(&w, "∂%s/∂%s = 1 starts the forward sweep; a node's tangent sums its in-edges' tangents",
+                   c->X, c->X);
+        legend_item(c, &first, COLOR_TANGENT, "1", w.data ? w.data : "");
+        c->b.oom |= w.oom;
+        buf_free(&w);
+    } else {
+        snprintf(s, sizeof s, "output: ∂%s/∂%s = 1 starts the backward pass", c->L, c->L);
+        legend_item(c, &first, COLOR_TEXT, "◎", s);
+    }
     if (fan)
         legend_item(c, &first, COLOR_FANOUT, "<b>▢</b>", "fan-out: gradients from all paths add");
     if (consts)
-        legend_item(c, &first, COLOR_MUTED, "▣", "const: no gradient");
+        legend_item(c, &first, COLOR_MUTED, "▣", c->fwd ? "const: tangent 0" : "const: no gradient");
     if (unused) {
-        snprintf(s, sizeof s, "not used by %s: gradient 0", c->L);
-        legend_item(c, &first, COLOR_MUTED, "▢", s);
+        Buf w = {0};
+        if (c->fwd)
+            buf_printf(&w, "does not depend on %s: tangent 0", c->X);
+        else
+            buf_printf(&w, "not used by %s: gradient 0", c->L);
+        legend_item(c, &first, COLOR_MUTED, "▢", w.data ? w.data : "");
+        c->b.oom |= w.oom;
+        buf_free(&w);
     }
     if (bad)
         legend_item(c, &first, COLOR_GRAD, "⚠", "NaN or ∞ (dashed border)");
@@ -857,6 +982,120 @@ static void put_step_panel(Ctx *c)
     }
 }
 
+/* "∂num/∂X" (X the sweep's leaf), escaped, in the label: num by name or short expression. */
+static void put_dX(Ctx *c, uint32_t num)
+{
+    Buf nm = {0};
+    buf_puts(&nm, "∂");
+    put_dname(c, &nm, num);
+    buf_printf(&nm, "/∂%s", c->X);
+    if (nm.data)
+        put_esc(&c->b, nm.data);
+    c->b.oom |= nm.oom;
+    buf_free(&nm);
+}
+
+/* The forward-mode frame's step: which node, and its tangent as the sum over its operands u of
+ * ∂v/∂u · ∂u/∂x, symbolically, with numbers, and one line per operand with the local rule.
+ * Always 2 + OP_MAX_ARITY lines so that the frames, pinned to one layout, line up. */
+static void put_fwd_panel(Ctx *c)
+{
+    const Trace *t = c->t;
+    const TangentSweep *ts = c->ts;
+    uint32_t a = c->active;
+    const Node *n = &c->g->nodes[a];
+    buf_printf(&c->b, "<tr><td><font point-size=\"15\" color=\"" COLOR_ACTIVE "\"><b>Forward step %u of %u:  ",
+               c->frame + 1, ts->nsteps);
+    Buf def = {0};
+    if (n->name || c->alias[0]) {
+        buf_puts(&def, n->name ? n->name : c->alias);
+        buf_puts(&def, " = ");
+    }
+    put_short_expr(c, &def, a, true);
+    put_esc(&c->b, def.data ? def.data : "");
+    c->b.oom |= def.oom;
+    buf_free(&def);
+    buf_puts(&c->b, "</b>" LINE_END);
+
+    /* the sum over the operands, with a dummy operand name the model does not use */
+    static const char *const dummies[] = {"u", "a", "p", "r", "k"};
+    const char *u = "u";
+    for (size_t i = 0; i < sizeof dummies / sizeof dummies[0]; i++) {
+        if (graph_lookup(c->g, dummies[i], strlen(dummies[i])) == UINT32_MAX && strcmp(dummies[i], c->alias) != 0) {
+            u = dummies[i];
+            break;
+        }
+    }
+    line_open(c, 13);
+    buf_puts(&c->b, "<font color=\"" COLOR_TANGENT "\">");
+    put_dX(c, a);
+    buf_puts(&c->b, "</font> = Σ<font point-size=\"9\">");
+    buf_puts(&c->b, u);
+    buf_puts(&c->b, "</font> <font color=\"" COLOR_LOCAL "\">∂");
+    Buf nm = {0};
+    put_dname(c, &nm, a);
+    put_esc(&c->b, nm.data ? nm.data : "");
+    buf_printf(&c->b, "/∂%s</font> · <font color=\"" COLOR_TANGENT "\">∂%s/∂", u, u);
+    put_esc(&c->b, c->X);
+    buf_puts(&c->b, "</font> = ");
+    for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++) {
+        uint32_t from = c->g->edges[e].from;
+        if (e > n->in_first)
+            buf_puts(&c->b, " + ");
+        buf_puts(&c->b, "(<font color=\"" COLOR_LOCAL "\">");
+        put_num(c, &c->b, t->local[e]);
+        buf_puts(&c->b, "</font>)(<font color=\"" COLOR_TANGENT "\">");
+        put_num(c, &c->b, ts->node[from]);
+        buf_puts(&c->b, "</font>)");
+    }
+    buf_puts(&c->b, " = <font color=\"" COLOR_TANGENT "\"><b>");
+    put_num(c, &c->b, ts->node[a]);
+    buf_puts(&c->b, "</b></font>" LINE_END);
+    c->b.oom |= nm.oom;
+    buf_free(&nm);
+
+    /* one line per operand: the local derivative's rule and the operand's tangent */
+    char num[FMT_NUM_MAX];
+    for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++) {
+        const Edge *ed = &c->g->edges[e];
+        uint32_t from = ed->from;
+        line_open(c, 12);
+        buf_printf(&c->b, "%s = ", u);
+        Buf on = {0};
+        put_dname(c, &on, from);
+        put_esc(&c->b, on.data ? on.data : "");
+        c->b.oom |= on.oom;
+        buf_free(&on);
+        buf_puts(&c->b, ":   <font color=\"" COLOR_LOCAL "\">");
+        put_partial(c, a, from);
+        Buf rule = {0};
+        put_rule_rhs(c, &rule, a, ed->slot, false);
+        fmt_num(num, t->local[e], c->o->precision);
+        if (rule.data && strcmp(rule.data, num) != 0) {
+            buf_puts(&c->b, " = ");
+            put_esc(&c->b, rule.data);
+        }
+        c->b.oom |= rule.oom;
+        buf_free(&rule);
+        buf_printf(&c->b, " = %s</font>   <font color=\"%s\">", num,
+                   depends(c, from) ? COLOR_TANGENT : COLOR_MUTED);
+        put_dX(c, from);
+        buf_puts(&c->b, " = ");
+        put_num(c, &c->b, ts->node[from]);
+        if (c->g->nodes[from].kind == NODE_CONST)
+            buf_puts(&c->b, " (a constant)");
+        else if (!depends(c, from))
+            buf_printf(&c->b, " (does not depend on %s)", c->X);
+        buf_puts(&c->b, "</font>   → <font color=\"" COLOR_TANGENT "\">");
+        put_num(c, &c->b, ts->edge[e]);
+        buf_puts(&c->b, "</font>" LINE_END);
+    }
+    for (uint32_t k = n->nedges; k < OP_MAX_ARITY; k++) {
+        line_open(c, 12);
+        buf_puts(&c->b, " " LINE_END);
+    }
+}
+
 static void build_title(Ctx *c)
 {
     const Trace *t = c->t;
@@ -873,7 +1112,10 @@ static void build_title(Ctx *c)
         put_esc(&c->b, title);
         buf_puts(&c->b, "</b></font></td></tr>");
     }
-    if (!c->final) {
+    if (c->fwd) {
+        put_fwd_panel(c);
+        buf_puts(&c->b, "<tr><td><font point-size=\"5\"> </font></td></tr>");
+    } else if (!c->final) {
         put_step_panel(c);
         buf_puts(&c->b, "<tr><td><font point-size=\"5\"> </font></td></tr>");
     }
@@ -882,30 +1124,281 @@ static void build_title(Ctx *c)
     set_html(c, c->ag, "label", c->b.data ? c->b.data : "");
 }
 
+/* ---- the Jacobian table ----
+ * One node of its own beside the graph (rank=sink: after the outputs), so that it takes its
+ * natural size: a table nested in the graph label would be stretched to the legend's width.
+ * Inside, matrices side by side sit in cells of their own width; only the short note lines
+ * below them span the table. */
+
+bool dotgraph_draws_jacobian(const Trace *t, const JacResults *jr)
+{
+    if (!jr || (!jr->jac && !jr->via))
+        return false;
+    return t->g->noutputs > 1 || jr->mode != SWEEP_REVERSE || jr->via != NULL;
+}
+
+/* Whether an r × k matrix is drawn as it is (1), transposed (2), or not at all (0). */
+static int mat_fit(uint32_t r, uint32_t k)
+{
+    if (r <= DOTGRAPH_JAC_MAX_ROWS && k <= DOTGRAPH_JAC_MAX_COLS)
+        return 1;
+    if (k <= DOTGRAPH_JAC_MAX_ROWS && r <= DOTGRAPH_JAC_MAX_COLS)
+        return 2;
+    return 0;
+}
+
+/* A row or column name of a matrix, escaped, in a small font of the given colour. */
+static void put_mat_name(Ctx *c, uint32_t id, const char *color)
+{
+    Buf nm = {0};
+    put_dname(c, &nm, id);
+    buf_printf(&c->b, "<font point-size=\"10\" color=\"%s\">", color);
+    put_esc(&c->b, nm.data ? nm.data : "");
+    buf_puts(&c->b, "</font>");
+    c->b.oom |= nm.oom;
+    buf_free(&nm);
+}
+
+/* Matrix J as a nested table: an optional caption, the column names, one row per matrix row
+ * (its name, then the numbers, framed like a matrix). Cells jac-<kind>-<i>-<j> with J's own
+ * indices, also when `transpose` draws Jᵀ. The names of row hl_row (the primary output: its
+ * row is the gradient drawn at the leaves) and of column hl_col (the sweep's leaf: its column
+ * is the tangents drawn at the outputs) are coloured (UINT32_MAX: none). `rows` ≥ the rows
+ * drawn: blank rows fill up to it, so matrices side by side have one height and are not
+ * stretched. */
+static void put_matrix(Ctx *c, const char *caption, const Jacobian *J, char kind, bool transpose, uint32_t hl_row,
+                       uint32_t hl_col, uint32_t rows)
+{
+    uint32_t R = transpose ? J->ncols : J->nrows, K = transpose ? J->nrows : J->ncols;
+    buf_puts(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"3\">");
+    if (caption)
+        buf_printf(&c->b, "<tr><td colspan=\"%u\"><font point-size=\"12\" color=\"" COLOR_TEXT "\">%s</font></td></tr>",
+                   K + 1, caption);
+    buf_puts(&c->b, "<tr><td></td>");
+    for (uint32_t j = 0; j < K; j++) {
+        uint32_t id = transpose ? J->rows[j] : J->cols[j];
+        const char *col = transpose ? (id == hl_row ? COLOR_GRAD : COLOR_LOCAL) : (id == hl_col ? COLOR_TANGENT : COLOR_LOCAL);
+        buf_puts(&c->b, "<td>");
+        put_mat_name(c, id, col);
+        buf_puts(&c->b, "</td>");
+    }
+    buf_puts(&c->b, "</tr>");
+    for (uint32_t i = 0; i < R; i++) {
+        uint32_t id = transpose ? J->cols[i] : J->rows[i];
+        const char *col = transpose ? (id == hl_col ? COLOR_TANGENT : COLOR_LOCAL) : (id == hl_row ? COLOR_GRAD : COLOR_LOCAL);
+        buf_puts(&c->b, "<tr><td align=\"right\">");
+        put_mat_name(c, id, col);
+        buf_puts(&c->b, "</td>");
+        for (uint32_t j = 0; j < K; j++) {
+            uint32_t ri = transpose ? j : i, cj = transpose ? i : j;
+            char sides[5];
+            size_t ns = 0;
+            if (j == 0) sides[ns++] = 'L';
+            if (j == K - 1) sides[ns++] = 'R';
+            if (i == 0) sides[ns++] = 'T';
+            if (i == R - 1) sides[ns++] = 'B';
+            sides[ns] = '\0';
+            buf_printf(&c->b, "<td id=\"jac-%c-%u-%u\"", kind, ri, cj);
+            if (c->o->cell_anchors)
+                buf_printf(&c->b, " href=\"#jac-%c-%u-%u\"", kind, ri, cj);
+            if (ns)
+                buf_printf(&c->b, " border=\"1\" sides=\"%s\" color=\"" COLOR_MUTED "\"", sides);
+            buf_puts(&c->b, "><font point-size=\"11\" color=\"" COLOR_TEXT "\">");
+            put_num(c, &c->b, jac_at(J, ri, cj));
+            buf_puts(&c->b, "</font></td>");
+        }
+        buf_puts(&c->b, "</tr>");
+    }
+    for (uint32_t i = R; i < rows; i++)
+        buf_printf(&c->b, "<tr><td colspan=\"%u\"><font point-size=\"11\"> </font></td></tr>", K + 1);
+    buf_puts(&c->b, "</table>");
+}
+
+/* A note line under the matrices, spanning the table's `span` columns. Opens the font. */
+static void note_open(Ctx *c, uint32_t span, const char *color)
+{
+    buf_printf(&c->b, "<tr><td colspan=\"%u\"><font point-size=\"10\" color=\"%s\">", span, color);
+}
+
+/* "✓ max |difference| 4.4e−16" or "✗ ..." for a comparison of two computations. */
+static void put_agreement(Ctx *c, bool agree, double diff)
+{
+    buf_printf(&c->b, "<font color=\"%s\"><b>%s</b></font>  max |diff| = ", agree ? COLOR_OK : COLOR_GRAD,
+               agree ? "✓" : "✗");
+    put_num(c, &c->b, diff);
+}
+
+/* max(1, max |entry|) over the finite entries: the scale of "agrees to rounding". */
+static double jac_scale(const Jacobian *J)
+{
+    double m = 1;
+    for (size_t k = 0; k < (size_t)J->nrows * J->ncols; k++)
+        if (isfinite(J->d[k]))
+            m = fmax(m, fabs(J->d[k]));
+    return m;
+}
+
+/* "a, b, c" for node names (for the title), escaped. */
+static void put_name_list(Ctx *c, const uint32_t *ids, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            buf_puts(&c->b, ", ");
+        Buf nm = {0};
+        put_dname(c, &nm, ids[i]);
+        put_esc(&c->b, nm.data ? nm.data : "");
+        c->b.oom |= nm.oom;
+        buf_free(&nm);
+    }
+}
+
+static void build_jacobian(Ctx *c, Agnode_t *an)
+{
+    const JacResults *jr = c->jr;
+    const ViaResult *via = jr->via;
+    const Jacobian *J = jr->jac ? jr->jac : &via->h;
+    const TangentSweep *ts = jr->tangents;
+    uint32_t hl_row = c->t->primary;
+    uint32_t hl_col = ts ? ts->leaf : UINT32_MAX;
+    /* with --via the equation J_f · J_g = J_h, when all three fit as they are */
+    bool eq = via && mat_fit(via->f.nrows, via->f.ncols) == 1 && mat_fit(via->g.nrows, via->g.ncols) == 1 &&
+              mat_fit(J->nrows, J->ncols) == 1;
+    int fit = mat_fit(J->nrows, J->ncols);
+    uint32_t span = eq ? 5 : 1;
+    c->b.len = 0;
+    buf_puts(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"2\">");
+    buf_printf(&c->b, "<tr><td colspan=\"%u\"><font point-size=\"13\" color=\"" COLOR_TEXT "\"><b>Jacobian</b> ", span);
+    if (J->nrows <= 4 && J->ncols <= 4) {
+        buf_puts(&c->b, J->nrows > 1 ? "∂(" : "∂");
+        put_name_list(c, J->rows, J->nrows);
+        buf_puts(&c->b, J->nrows > 1 ? ")" : "");
+        buf_puts(&c->b, J->ncols > 1 ? "/∂(" : "/∂");
+        put_name_list(c, J->cols, J->ncols);
+        buf_puts(&c->b, J->ncols > 1 ? ")" : "");
+    } else {
+        buf_printf(&c->b, "(%u × %u)", J->nrows, J->ncols);
+    }
+    buf_puts(&c->b, "</font></td></tr><tr>");
+    if (eq) {
+        uint32_t rows = via->g.nrows > J->nrows ? via->g.nrows : J->nrows;
+        buf_puts(&c->b, "<td valign=\"top\">");
+        put_matrix(c, "J<sub>f</sub>", &via->f, 'f', false, UINT32_MAX, UINT32_MAX, rows);
+        buf_puts(&c->b, "</td><td><font point-size=\"16\" color=\"" COLOR_TEXT "\">·</font></td><td valign=\"top\">");
+        put_matrix(c, "J<sub>g</sub>", &via->g, 'g', false, UINT32_MAX, hl_col, rows);
+        buf_puts(&c->b, "</td><td><font point-size=\"16\" color=\"" COLOR_TEXT "\">=</font></td><td valign=\"top\">");
+        put_matrix(c, "J<sub>h</sub>", J, 'h', false, hl_row, hl_col, rows);
+        buf_puts(&c->b, "</td>");
+    } else if (fit) {
+        buf_puts(&c->b, "<td>");
+        put_matrix(c, fit == 2 ? "transposed: a column per output" : NULL, J, 'h', fit == 2, hl_row, hl_col, 0);
+        buf_puts(&c->b, "</td>");
+    } else {
+        buf_puts(&c->b, "<td><font point-size=\"11\" color=\"" COLOR_LOCAL "\">too large to draw: see the JSON trace"
+                        "</font></td>");
+    }
+    buf_puts(&c->b, "</tr>");
+
+    if (via) {
+        note_open(c, span, COLOR_TEXT);
+        buf_puts(&c->b, "J<sub>f</sub> · J<sub>g</sub> = J<sub>h</sub>  ");
+        put_agreement(c, via->agree, via->max_abs_diff);
+        buf_puts(&c->b, LINE_END);
+        if (eq) {
+            note_open(c, span, COLOR_LOCAL);
+            buf_puts(&c->b, "J<sub>f</sub>: the outputs w.r.t. the cut (partials)" LINE_END);
+            note_open(c, span, COLOR_LOCAL);
+            buf_puts(&c->b, "J<sub>g</sub>: the cut w.r.t. inputs and params" LINE_END);
+        }
+    }
+    /* how it was computed: reverse mode a row per sweep, forward mode a column per sweep */
+    if (!jr->jac || jr->mode != SWEEP_FORWARD) {
+        note_open(c, span, COLOR_LOCAL);
+        buf_printf(&c->b, "reverse mode: %u sweep%s, a row each" LINE_END, J->nrows, J->nrows == 1 ? "" : "s");
+    }
+    if (jr->jac && (jr->mode == SWEEP_FORWARD || jr->jac_fwd)) {
+        note_open(c, span, COLOR_LOCAL);
+        buf_printf(&c->b, "forward mode: %u sweep%s, a column each" LINE_END, J->ncols, J->ncols == 1 ? "" : "s");
+    }
+    if (jr->jac_fwd) {
+        note_open(c, span, COLOR_TEXT);
+        buf_puts(&c->b, "reverse = forward  ");
+        put_agreement(c, jr->fwd_max_abs_diff <= 1e-9 * jac_scale(J), jr->fwd_max_abs_diff);
+        buf_puts(&c->b, LINE_END);
+    }
+    /* the row and the column the drawing shows (names coloured in the matrix) */
+    if (fit) {
+        note_open(c, span, COLOR_GRAD);
+        put_name_list(c, &hl_row, 1);
+        buf_printf(&c->b, ": the gradient ∂%s/∂· at the leaves" LINE_END, c->L);
+    }
+    if (fit && hl_col != UINT32_MAX) {
+        note_open(c, span, COLOR_TANGENT);
+        put_name_list(c, &hl_col, 1);
+        buf_puts(&c->b, ": the tangents ∂·/∂");
+        put_name_list(c, &hl_col, 1);
+        buf_puts(&c->b, " at the outputs" LINE_END);
+    }
+    buf_puts(&c->b, "</table>");
+    set_html(c, an, "label", c->b.data ? c->b.data : "");
+    set(an, "shape", "box");
+    set(an, "style", "rounded");
+    set(an, "color", COLOR_MUTED_EDGE);
+    set(an, "margin", "0.12,0.08");
+    set(an, "id", "jacobian");
+}
+
 /* ---- the graph ---- */
+
+uint32_t dotgraph_frame_count(const Trace *t, const JacResults *jac, bool forward)
+{
+    if (forward)
+        return jac && jac->tangents ? jac->tangents->nsteps : 0;
+    return jac && jac->mode == SWEEP_FORWARD ? 0 : t->nbwd;
+}
 
 Agraph_t *dotgraph_build(const Trace *t, const DotOpts *o, Err *err)
 {
     const Graph *g = t->g;
-    bool final = o->frame == UINT32_MAX || o->frame >= t->nbwd;
+    const TangentSweep *ts = o->jac ? o->jac->tangents : NULL;
+    bool fwd = o->forward && ts && o->frame < ts->nsteps;
+    bool final = !fwd && (o->forward || o->frame >= t->nbwd); /* frame UINT32_MAX is past both */
     Ctx c = {
-        .t = t, .g = g, .o = o, .final = final,
+        .t = t, .g = g, .o = o, .final = final, .fwd = fwd,
         .frame = final ? UINT32_MAX : o->frame,
-        .active = final ? UINT32_MAX : t->bwd[o->frame],
+        .active = final ? UINT32_MAX : fwd ? ts->steps[o->frame] : t->bwd[o->frame],
         .L = fmt_output_name(t),
         .back = o->rankdir_tb ? "↑" : "←",
+        .ahead = o->rankdir_tb ? "↓" : "→",
+        .jr = o->jac,
+        .ts = final || fwd ? ts : NULL,
     };
+    if (c.ts) {
+        c.X = g->nodes[ts->leaf].name;
+        c.fstep = malloc(((size_t)g->nnodes + 1) * sizeof *c.fstep);
+        if (!c.fstep) {
+            err_set(err, ERR_IO, "out of memory");
+            return NULL;
+        }
+        memset(c.fstep, 0xff, ((size_t)g->nnodes + 1) * sizeof *c.fstep);
+        for (uint32_t k = 0; k < ts->nsteps; k++)
+            c.fstep[ts->steps[k]] = k;
+    }
     /* A frame calls an unnamed active node by a short name the model does not use, so that
      * its chain rule reads ∂f/∂u · ∂u/∂x rather than repeating the expression. */
     if (!final && !g->nodes[c.active].name) {
+        /* forward frames keep u for the operands in ∂v/∂x = Σ ∂v/∂u · ∂u/∂x */
         static const char *const names[] = {"u", "v", "s", "q", "u0", "u1", "u2"};
-        for (size_t i = 0; i < sizeof names / sizeof names[0] && !c.alias[0]; i++)
-            if (graph_lookup(g, names[i], strlen(names[i])) == UINT32_MAX)
-                snprintf(c.alias, sizeof c.alias, "%s", names[i]);
+        static const char *const fnames[] = {"v", "s", "q", "v0", "v1", "v2"};
+        const char *const *list = fwd ? fnames : names;
+        size_t n = fwd ? sizeof fnames / sizeof fnames[0] : sizeof names / sizeof names[0];
+        for (size_t i = 0; i < n && !c.alias[0]; i++)
+            if (graph_lookup(g, list[i], strlen(list[i])) == UINT32_MAX)
+                snprintf(c.alias, sizeof c.alias, "%s", list[i]);
     }
     /* not strict: multi-edges are real here (x*x has two edges from x) */
     c.ag = agopen((char *)"gradviz", Agdirected, NULL);
     if (!c.ag) {
+        free(c.fstep);
         err_set(err, ERR_IO, "Graphviz could not create a graph");
         return NULL;
     }
@@ -932,6 +1425,7 @@ Agraph_t *dotgraph_build(const Trace *t, const DotOpts *o, Err *err)
 
     Agnode_t **an = malloc(((size_t)g->nnodes + 1) * sizeof *an);
     if (!an) {
+        free(c.fstep);
         agclose(c.ag);
         err_set(err, ERR_IO, "out of memory");
         return NULL;
@@ -965,7 +1459,20 @@ Agraph_t *dotgraph_build(const Trace *t, const DotOpts *o, Err *err)
         build_edge(&c, ae, e);
     }
     build_title(&c);
+    if (final && dotgraph_draws_jacobian(t, c.jr)) {
+        /* "#jacobian" cannot clash with a model name; on a rank of its own after the outputs */
+        Agnode_t *jn = agnode(c.ag, (char *)"#jacobian", 1);
+        Agraph_t *sink = agsubg(c.ag, (char *)"jacobian_rank", 1);
+        if (jn && sink) {
+            set(sink, "rank", "sink");
+            agsubnode(sink, jn, 1);
+            build_jacobian(&c, jn);
+        } else {
+            c.b.oom = true;
+        }
+    }
     free(an);
+    free(c.fstep);
     bool oom = c.b.oom;
     buf_free(&c.b);
     if (oom) {
@@ -1021,7 +1528,15 @@ typedef struct Pin {
 struct DotPins {
     Pin *nodes; uint32_t nnodes; /* owned, indexed by node id */
     Pin *edges; uint32_t nedges; /* owned, indexed by edge id */
+    Pin jac;                     /* the Jacobian table node (pos NULL if none) */
 };
+
+/* The Jacobian table node (id "jacobian"). */
+static bool is_jac_node(void *obj)
+{
+    const char *id = agget(obj, (char *)"id");
+    return id && strcmp(id, "jacobian") == 0;
+}
 
 void dotgraph_pins_free(DotPins *p)
 {
@@ -1033,6 +1548,7 @@ void dotgraph_pins_free(DotPins *p)
     for (uint32_t i = 0; i < p->nedges; i++) {
         free(p->edges[i].pos); free(p->edges[i].a); free(p->edges[i].b);
     }
+    free(p->jac.pos); free(p->jac.a); free(p->jac.b);
     free(p->nodes);
     free(p->edges);
     free(p);
@@ -1093,8 +1609,8 @@ DotPins *dotgraph_pins_capture(GVC_t *gvc, Agraph_t *g, Err *err)
     }
     for (Agnode_t *n = ok ? agfstnode(g) : NULL; n && ok; n = agnxtnode(g, n)) {
         uint32_t i = obj_index(n, 'n');
-        if (i != UINT32_MAX) {
-            Pin *q = &p->nodes[i];
+        if (i != UINT32_MAX || is_jac_node(n)) {
+            Pin *q = i != UINT32_MAX ? &p->nodes[i] : &p->jac;
             q->pos = dup_attr(n, "pos");
             q->a = dup_attr(n, "width");
             q->b = dup_attr(n, "height");
@@ -1127,11 +1643,12 @@ bool dotgraph_layout(GVC_t *gvc, Agraph_t *g, const DotPins *pins, Err *err)
     }
     for (Agnode_t *n = agfstnode(g); n; n = agnxtnode(g, n)) {
         uint32_t i = obj_index(n, 'n');
-        if (i >= pins->nnodes || !pins->nodes[i].pos || !pins->nodes[i].pos[0])
+        const Pin *q = i < pins->nnodes ? &pins->nodes[i] : is_jac_node(n) ? &pins->jac : NULL;
+        if (!q || !q->pos || !q->pos[0])
             return err_set(err, ERR_IO, "a frame does not match the drawing it is pinned to");
-        set(n, "pos", pins->nodes[i].pos);
-        set(n, "width", pins->nodes[i].a);
-        set(n, "height", pins->nodes[i].b);
+        set(n, "pos", q->pos);
+        set(n, "width", q->a);
+        set(n, "height", q->b);
         for (Agedge_t *e = agfstout(g, n); e; e = agnxtout(g, e)) {
             uint32_t k = obj_index(e, 'e');
             if (k >= pins->nedges || !pins->edges[k].pos)

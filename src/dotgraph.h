@@ -13,13 +13,26 @@
  *   e<ID>-val   the value flowing along the edge (last run: the number)
  *   e<ID>-local the local derivative "∂ = [rule =] number"
  *   e<ID>-grad  the contribution to ∂L/∂(from); last run: the number or "?" (not for edges
- *               from const leaves). */
+ *               from const leaves).
+ * With a forward-mode sweep (DotOpts.jac->tangents; --mode forward|both):
+ *   n<ID>-tan   the node's tangent ∂node/∂x for the sweep's leaf x; last run: the number or "?"
+ *               (not for const leaves; absent in backward frames)
+ *   e<ID>-tan   the tangent flowing forward along the edge, local · ∂(from)/∂x; last run: the
+ *               number or "?" (absent in backward frames)
+ * The Jacobian table (dotgraph_draws_jacobian) is one extra node, DOT name "#jacobian", id
+ * "jacobian", drawn in the finished drawing only, whose cells are
+ *   jac-h-<i>-<j>  J[i][j] = ∂outputs[i]/∂cols[j] (JacResults.jac, else via->h): rows in
+ *                  g->outputs order, columns as Jacobian.cols; the number is the cell's text
+ *   jac-f-<i>-<j>, jac-g-<i>-<j>  with --via: J_f and J_g in ViaResult order
+ * When a matrix is too large to draw (DOTGRAPH_JAC_MAX_*), it is transposed if that fits
+ * (ids keep i = output row, j = column) or replaced by a note. */
 #ifndef GRADVIZ_DOTGRAPH_H
 #define GRADVIZ_DOTGRAPH_H
 
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
 #include "ad.h"
+#include "tracejson.h"
 
 /* The colours of the lecture convention, shared by every drawn format. */
 #define COLOR_VALUE "#1a7f37"   /* forward values: green */
@@ -36,6 +49,13 @@
 #define COLOR_NEW_FILL "#ffe9a8"    /* --steps: cells that got their number in this step */
 #define COLOR_BAD_FILL "#ffebe9"    /* non-finite nodes' fill (with a red dashed border) */
 #define COLOR_OUTPUT_FILL "#f6f8fa" /* the primary output's fill */
+#define COLOR_TANGENT "#0550ae"     /* forward-mode tangents: blue (darker than COLOR_PARAM borders) */
+#define COLOR_OK "#1a7f37"          /* the Jacobian table's checks that pass */
+
+/* Largest matrix drawn in the Jacobian table (rows × columns, either orientation); larger
+ * ones are a note pointing at the JSON trace. 12 columns of 4-digit numbers are ~700 px. */
+#define DOTGRAPH_JAC_MAX_COLS 12
+#define DOTGRAPH_JAC_MAX_ROWS 24
 
 typedef struct DotOpts {
     int precision;
@@ -47,7 +67,27 @@ typedef struct DotOpts {
     /* Give label cells ids the HTML report can find in the SVG (n<ID>-grad, e<ID>-grad, ...):
      * Graphviz only writes a cell's id into SVG when the cell has an href. */
     bool cell_anchors;
+    /* Issue 5: the run's Jacobians and forward-mode sweep (EmitOpts.jac), borrowed; NULL (the
+     * default) draws neither. The finished drawing then also has the Jacobian table node (see
+     * dotgraph_draws_jacobian) and, when jac->tangents is set, every node's and edge's tangent
+     * (blue, cells n<ID>-tan / e<ID>-tan). Backward frames show neither. */
+    const JacResults *jac;
+    /* false (default): `frame` counts backward steps (Trace.bwd). true, with jac->tangents:
+     * `frame` counts forward-mode steps (jac->tangents->steps); that frame highlights the step's
+     * node and in-edges, shows tangents not yet computed as "?", hides the gradients, and writes
+     * ∂v/∂x = Σ ∂v/∂u · ∂u/∂x with numbers above the graph. Without tangents, or with frame
+     * UINT32_MAX or past the last step, it is the finished drawing. */
+    bool forward;
 } DotOpts;
+
+/* Whether the finished drawing of t with these results has the Jacobian table: there is a
+ * Jacobian (jac->jac, or via->h) and several outputs, or it was asked for (--mode
+ * forward|both, --via). */
+bool dotgraph_draws_jacobian(const Trace *t, const JacResults *jac);
+/* The number of frames --steps writes for one kind: backward (forward false) or forward-mode
+ * frames. Backward: t->nbwd unless jac->mode is SWEEP_FORWARD (then 0). Forward: the steps of
+ * jac->tangents (0 without). jac may be NULL. */
+uint32_t dotgraph_frame_count(const Trace *t, const JacResults *jac, bool forward);
 
 /* Builds the drawing. Returns NULL with err set (ERR_IO) if cgraph fails or memory runs out. */
 Agraph_t *dotgraph_build(const Trace *t, const DotOpts *o, Err *err);
@@ -72,7 +112,7 @@ typedef struct DotPins DotPins;
  * drawing of the same trace; g may be any frame of it). The caller renders (gvRender,
  * gvRenderData) and then calls gvFreeLayout. Returns false with err set. */
 bool dotgraph_layout(GVC_t *gvc, Agraph_t *g, const DotPins *pins, Err *err);
-/* Records the positions of g, laid out by dotgraph_layout. NULL with err set on OOM or if
+/* Records the positions of g, laid out by dotgraph_layout (the Jacobian table node too). NULL with err set on OOM or if
  * Graphviz fails; free with dotgraph_pins_free. */
 DotPins *dotgraph_pins_capture(GVC_t *gvc, Agraph_t *g, Err *err);
 /* Like dotgraph_render, and also records the layout in *pins (the caller frees it with

@@ -1,7 +1,9 @@
 /* emit_svg: SVG and PNG, rendered by Graphviz itself (gvc) from the drawing. With --steps each
- * also renders one file per backward step (<stem>-stepNN.svg / .png). Frames are drawn at the
- * positions of the final drawing's layout (dotgraph pins), so that flipping through them, as
- * slides or an animation, shows the gradients filling in on a graph that stays put. */
+ * also renders one file per backward step (<stem>-stepNN.svg / .png) and, with --mode
+ * forward|both, one per step of the forward-mode tangent sweep (<stem>-fwdNN.svg / .png).
+ * Frames are drawn at the positions of the final drawing's layout (dotgraph pins), so that
+ * flipping through them, as slides or an animation, shows the numbers filling in on a graph
+ * that stays put. */
 #include <stdlib.h>
 
 #include "dotgraph.h"
@@ -13,9 +15,11 @@
 #define PNG_DPI "144"
 
 static bool render_one(GVC_t *gvc, const Trace *t, const EmitOpts *o, OutSet *out, const char *path,
-                       const char *format, uint32_t frame, const DotPins *pins, DotPins **capture, Err *err)
+                       const char *format, bool forward, uint32_t frame, const DotPins *pins, DotPins **capture,
+                       Err *err)
 {
-    DotOpts d = {.precision = o->precision, .rankdir_tb = o->rankdir_tb, .frame = frame};
+    DotOpts d = {.precision = o->precision, .rankdir_tb = o->rankdir_tb, .frame = frame, .jac = o->jac,
+                 .forward = forward};
     Agraph_t *g = dotgraph_build(t, &d, err);
     if (!g)
         return false;
@@ -34,16 +38,26 @@ static bool render_one(GVC_t *gvc, const Trace *t, const EmitOpts *o, OutSet *ou
 static bool render(const Trace *t, const EmitOpts *o, OutSet *out, const char *dir, const char *format, Err *err)
 {
     GVC_t *gvc = o->gvc;
-    bool frames = o->steps && t->nbwd > 0;
+    uint32_t nframes[2] = {0, 0}; /* backward, forward */
+    for (int kind = 0; o->steps && kind < 2; kind++) {
+        nframes[kind] = dotgraph_frame_count(t, o->jac, kind == 1);
+        if (nframes[kind] > FRAMES_MAX)
+            return err_set(err, ERR_USAGE, "--steps would write %u %s frames; it is meant for models of up to %u steps",
+                           nframes[kind], kind ? "forward-mode" : "backward", FRAMES_MAX);
+    }
+    bool frames = nframes[0] + nframes[1] > 0;
     DotPins *pins = NULL;
     char *path = outfile_path(dir, o->stem, NULL, format);
-    bool ok = path ? render_one(gvc, t, o, out, path, format, UINT32_MAX, NULL, frames ? &pins : NULL, err)
+    bool ok = path ? render_one(gvc, t, o, out, path, format, false, UINT32_MAX, NULL, frames ? &pins : NULL, err)
                    : err_set(err, ERR_IO, "out of memory");
     free(path);
-    for (uint32_t k = 0; ok && frames && k < t->nbwd; k++) {
-        char *fp = frames_path(dir, o->stem, k, t->nbwd, format);
-        ok = fp ? render_one(gvc, t, o, out, fp, format, k, pins, NULL, err) : err_set(err, ERR_IO, "out of memory");
-        free(fp);
+    for (int kind = 0; kind < 2; kind++) {
+        for (uint32_t k = 0; ok && k < nframes[kind]; k++) {
+            char *fp = frames_path_kind(dir, o->stem, kind == 1, k, nframes[kind], format);
+            ok = fp ? render_one(gvc, t, o, out, fp, format, kind == 1, k, pins, NULL, err)
+                    : err_set(err, ERR_IO, "out of memory");
+            free(fp);
+        }
     }
     dotgraph_pins_free(pins);
     return ok;

@@ -173,3 +173,98 @@ p = run("-q", "--steps", "--rankdir", "TB", "-f", "dot", "-o", out, "examples/fa
 frames = sorted(glob.glob(os.path.join(out, "fanout-step*.dot")))
 bad = [(f, e) for f in frames for ok, e in [dot_accepts(f)] if not ok]
 check("--steps --rankdir TB: every frame accepted by dot", p.returncode == 0 and frames and not bad, bad[:3])
+
+# ---- issue 5: the Jacobian table, in the finished drawing ----
+# jacobian.grad: g(x1, x2) = (x1², x1·x2, x2²) = u, f(u) = (sin u1 + u2, u2·u3) = y at x = (1, 2),
+# so y1 = sin(x1²) + x1·x2 and y2 = x1·x2³. Derivatives by hand:
+X1, X2 = 1.0, 2.0
+U1, U2, U3 = X1 * X1, X1 * X2, X2 * X2
+JH = [[2 * X1 * math.cos(X1 * X1) + X2, X1], [X2 ** 3, 3 * X1 * X2 ** 2]]  # rows y1, y2; columns x1, x2
+JF = [[math.cos(U1), 1, 0], [0, U3, U2]]                                 # rows y1, y2; columns u1, u2, u3
+JG = [[2 * X1, 0], [X2, X1], [0, 2 * X2]]                                # rows u1, u2, u3; columns x1, x2
+JACOBIAN = os.path.join(ROOT, "examples", "jacobian.grad")
+
+
+def jac_cells(dot):
+    """{"h": {(i, j): text}, "f": ..., "g": ...} from the cells jac-<k>-<i>-<j> of the DOT."""
+    import html
+    out = {}
+    for m in re.finditer(r'<td id="jac-([a-z])-(\d+)-(\d+)"[^>]*>(.*?)</td>', dot, re.S):
+        text = html.unescape(re.sub(r"<[^>]+>", "", m.group(4))).strip()
+        out.setdefault(m.group(1), {})[(int(m.group(2)), int(m.group(3)))] = text
+    return out
+
+
+def jac_node(dot):
+    """The label of the "#jacobian" node, tags stripped, or None."""
+    import html
+    m = re.search(r'"#jacobian"\s*\[(.*?)\];', dot, re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", m.group(1))) if m else None
+
+
+def matrix_cells_equal(cells, want, prec=4):
+    got = {k: v for k, v in cells.items()}
+    exp = {(i, j): fmt(v, prec) for i, row in enumerate(want) for j, v in enumerate(row)}
+    return got == exp, f"got {got}\nwant {exp}"
+
+
+out = tmpdir()
+p = run("-q", "-f", "dot", "--mode", "both", "--via", "u1,u2,u3", "-o", out, JACOBIAN)
+if check("jacobian.grad --mode both --via u1,u2,u3 -f dot runs", p.returncode == 0, p.stderr):
+    dpath = os.path.join(out, "jacobian.dot")
+    dot = open(dpath, encoding="utf-8").read()
+    ok, err = dot_accepts(dpath)
+    check("the drawing with the Jacobian table is accepted by dot without warnings", ok, err)
+    cells = jac_cells(dot)
+    for kind, want, what in (("h", JH, "J_h = ∂(y1, y2)/∂(x1, x2)"), ("f", JF, "J_f = ∂y/∂u"), ("g", JG, "J_g = ∂u/∂x")):
+        ok, detail = matrix_cells_equal(cells.get(kind, {}), want)
+        check(f"the table's {what} cells equal the closed-form derivatives", ok, detail)
+    label = jac_node(dot) or ""
+    check("the table states J_f · J_g = J_h with a check mark", re.search(r"J\s*f\s*·\s*J\s*g\s*=\s*J\s*h\s*✓", label)
+          is not None, label[:500])
+    check("the table states that reverse and forward mode agree", "reverse = forward" in label and label.count("✓") >= 2,
+          label[:500])
+    check("the table names its rows and columns", all(re.search(r"\b%s\b" % n, label) for n in
+                                                     ("y1", "y2", "x1", "x2", "u1", "u2", "u3")), label[:500])
+    check("the table is one node on a rank of its own (rank=sink), outside the node ids of the graph",
+          re.search(r"rank\s*=\s*sink", dot) is not None and '"#jacobian"' in dot and "id=jacobian" in dot)
+
+# several outputs show the Jacobian without being asked; one output in reverse mode does not
+for model, want in (("examples/jacobian.grad", True), ("examples/neuron.grad", False)):
+    out = tmpdir()
+    p = run("-q", "-f", "dot", "-o", out, model)
+    stem = os.path.basename(model)[:-5]
+    dot = open(os.path.join(out, stem + ".dot"), encoding="utf-8").read() if p.returncode == 0 else ""
+    check(f"{stem} (reverse mode): the Jacobian table {'is' if want else 'is not'} drawn",
+          p.returncode == 0 and ("#jacobian" in dot) == want, p.stderr)
+    if stem == "jacobian" and want:
+        ok, detail = matrix_cells_equal(jac_cells(dot).get("h", {}), JH)
+        check("jacobian (reverse mode): the table's cells equal the closed-form J_h", ok, detail)
+
+# a single output with --mode both: a 1 × 15 row is drawn transposed (ids keep row, column) and
+# equals the gradients of an independent implementation
+sys.path.insert(0, os.path.dirname(__file__))
+import refmodel  # noqa: E402
+
+out = tmpdir()
+mlp = os.path.join(ROOT, "examples", "mlp.grad")
+p = run("-q", "-f", "dot,json", "--mode", "both", "-o", out, mlp)
+if check("mlp --mode both runs", p.returncode == 0, p.stderr):
+    dot = open(os.path.join(out, "mlp.dot"), encoding="utf-8").read()
+    doc = json.load(open(os.path.join(out, "mlp.json"), encoding="utf-8"))
+    cols = [c["name"] for c in doc["jacobian"]["cols"]]  # the column order (structure only)
+    grads = refmodel.parse(open(mlp, encoding="utf-8").read()).grads()
+    cells = jac_cells(dot).get("h", {})
+    ok, detail = matrix_cells_equal(cells, [[grads[c] for c in cols]])
+    check(f"mlp: the 1 × {len(cols)} Jacobian cells equal the reference gradients", ok, detail)
+    check("mlp: a row too wide for the table is drawn transposed", "transposed" in (jac_node(dot) or ""))
+    ok, err = dot_accepts(os.path.join(out, "mlp.dot"))
+    check("mlp --mode both: dot accepts the drawing", ok, err)
+
+# --precision reaches the table
+out = tmpdir()
+p = run("-q", "-f", "dot", "--precision", "7", "-o", out, JACOBIAN)
+if check("jacobian --precision 7 runs", p.returncode == 0, p.stderr):
+    dot = open(os.path.join(out, "jacobian.dot"), encoding="utf-8").read()
+    ok, detail = matrix_cells_equal(jac_cells(dot).get("h", {}), JH, 7)
+    check("jacobian --precision 7: the table has 7 significant digits", ok, detail)

@@ -17,7 +17,9 @@
 #include <graphviz/graphviz_version.h>
 
 #include "ad.h"
+#include "dotgraph.h"
 #include "emit.h"
+#include "frames.h"
 #include "fmt.h"
 #include "flow_cli.h"
 #include "gen.h"
@@ -75,7 +77,8 @@ static const char USAGE[] =
     "Options:\n"
     "  -o, --out DIR         output directory (default: out/<model file stem>/)\n"
     "  -f, --format LIST     comma list of dot,svg,png,pdf,json,html (default: %s)\n"
-    "      --steps           also write one frame per backward step (DOT/SVG files)\n"
+    "      --steps           also write one frame per backward step (<stem>-stepNN .dot/.svg/.png, PDF\n"
+    "                        pages) and, with --mode forward|both, per forward-mode step (<stem>-fwdNN)\n"
     "      --check           numeric gradient check by central differences (of the whole Jacobian\n"
     "                        when there are several outputs); exit 4 if over tolerance\n"
     "      --set NAME=VALUE  override a leaf's value (repeatable)\n"
@@ -773,9 +776,14 @@ static int run_model(const Opts *o)
         err_set(&err, ERR_IO, "out of memory");
         goto done;
     }
-    if (o->steps && t->nbwd > 2000) {
-        err_set(&err, ERR_USAGE, "--steps would write %u frames; it is meant for models of up to 2000 steps", t->nbwd);
-        goto done;
+    if (o->steps) {
+        /* the frames --steps would write, per kind: backward steps, forward-mode steps */
+        uint32_t nb = dotgraph_frame_count(t, &jr.res, false), nf = dotgraph_frame_count(t, &jr.res, true);
+        if (nb > FRAMES_MAX || nf > FRAMES_MAX) {
+            err_set(&err, ERR_USAGE, "--steps would write %u frames; it is meant for models of up to %u steps",
+                    nb > nf ? nb : nf, FRAMES_MAX);
+            goto done;
+        }
     }
     EmitOpts eo = {.precision = o->precision, .rankdir_tb = o->rankdir_tb, .steps = o->steps, .paper = o->paper,
                    .template_dir = o->template_dir, .model_path = strcmp(o->model, "-") == 0 ? "<stdin>" : o->model,

@@ -116,14 +116,19 @@ size_t numfmt_double(char out[NUMFMT_MAX], double v)
     /* half the gap to the neighbouring doubles, on the same scale: a decimal closer to X
      * than that reads back as v */
     long double H = scale10(ldexpl(1.0L, ilogb(v) - 53), 16 - e);
+    /* At a power of two the double below is twice as close as the one above, so a decimal
+     * below v must be within half of that smaller gap. */
+    int exp2;
+    bool pow2 = frexp(fabs(v), &exp2) == 0.5;
     static const uint64_t DIV[] = {100, 10, 1};
     for (int p = 15; p <= 17; p++) {
         uint64_t div = DIV[p - 15];
         uint64_t c = (uint64_t)(X / (long double)div + 0.5L); /* round half up to p digits */
         /* X carries ~1e-19 relative error, far below H (~1e-16 relative), so only
          * candidates within 1% of the boundary need the exact answer from strtod. */
-        long double diff = fabsl((long double)c * (long double)div - X);
-        bool sure_in = diff < H * 0.99L, sure_out = diff > H * 1.01L;
+        long double cand = (long double)c * (long double)div;
+        long double diff = fabsl(cand - X), h = pow2 && cand < X ? H / 2 : H;
+        bool sure_in = diff < h * 0.99L, sure_out = diff > h * 1.01L;
         if (sure_out && p < 17)
             continue;
         int ee = e, nd = p;

@@ -1,7 +1,8 @@
 /* emit_html: the interactive HTML report (issue 4), one self-contained file that steps through
  * the backward pass offline. The page is a viewer of the public JSON trace: it embeds the very
  * document `-f json` writes (tracejson_write), Graphviz's own SVG of the drawing (dotgraph, with
- * label-cell ids), the model's source lines, and the DOT and JSON files as download links; and
+ * label-cell ids, and with the run's Jacobian results as `-f svg` draws them: tangent cells and
+ * the Jacobian table), the model's source lines, and the DOT and JSON files as download links; and
  * the gradient-by-depth chart (flow_profile + flowchart_profile, the chart the PDF replays).
  *
  * The front-end lives in templates/report.{html,css,js}, embedded at build time
@@ -150,7 +151,8 @@ static bool load_templates(Page *p, const char *dir, Err *err)
 
 static bool render_svg(const Trace *t, const EmitOpts *o, Page *p, Err *err)
 {
-    DotOpts d = {.precision = o->precision, .rankdir_tb = o->rankdir_tb, .frame = UINT32_MAX, .cell_anchors = true};
+    DotOpts d = {.precision = o->precision, .rankdir_tb = o->rankdir_tb, .frame = UINT32_MAX, .cell_anchors = true,
+                 .jac = o->jac};
     assert(o->gvc); /* the caller's one context (needs_layout) */
     Agraph_t *g = dotgraph_build(t, &d, err);
     if (!g)
@@ -163,7 +165,7 @@ static bool render_svg(const Trace *t, const EmitOpts *o, Page *p, Err *err)
 /* The DOT file of the download link: the graph `-f dot` writes (no cell anchors, no layout). */
 static bool write_dot(const Trace *t, const EmitOpts *o, Page *p, Err *err)
 {
-    DotOpts d = {.precision = o->precision, .rankdir_tb = o->rankdir_tb, .frame = UINT32_MAX};
+    DotOpts d = {.precision = o->precision, .rankdir_tb = o->rankdir_tb, .frame = UINT32_MAX, .jac = o->jac};
     Agraph_t *g = dotgraph_build(t, &d, err);
     if (!g)
         return false;

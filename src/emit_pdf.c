@@ -4,14 +4,24 @@
  *   1. the title, the whole annotated graph and a legend;
  *   then, when the graph is too big to read on one page, detail pages ("tiles") that cover it
  *      at a readable scale (see the plan below);
- *   then, with --steps, one page per backward step: that frame's drawing (the active node and
- *      its in-edges highlighted, "?" for gradients not computed yet) and under it the chain
- *      rule written out with numbers, the local-derivative rule of each edge, and, at the step
- *      where a fan-out node's gradient completes, the sum of its terms;
+ *   then, with --steps, one page per backward step (none with --mode forward): that frame's
+ *      drawing (the active node and its in-edges highlighted, "?" for gradients not computed
+ *      yet) and under it the chain rule written out with numbers, the local-derivative rule of
+ *      each edge, and, at the step where a fan-out node's gradient completes, the sum of its
+ *      terms; then, with --mode forward|both, one page per step of the forward-mode sweep of
+ *      --wrt: its frame (the tangents pushed forward so far) and ∂v/∂x = Σ ∂v/∂u · ∂u/∂x with
+ *      numbers. These are the frames the DOT and SVG emitters write (dotgraph_frame_count);
  *   then one page with the gradient by depth: the chart of flowchart_profile (mean and largest
  *      |∂L/∂node| of the nodes at each depth, the longest path to the output, on a log scale;
  *      the chart the HTML report shows), replayed by flowpdf, and under it what it means and
  *      what the deepest level holds;
+ *   then one page "Jacobian and modes" (issue 5): the Jacobian of every output with respect to
+ *      every input and param (an excerpt with the count of rows and columns left out when it is
+ *      big), with --via its factors J_f and J_g and the check of J_f · J_g against it, with
+ *      --mode forward|both the forward-mode sweep of --wrt step by step, and the comparison of
+ *      reverse and forward mode (sweeps, multiply-adds and measured time for the Jacobian and for
+ *      the primary output's gradient; "~" marks estimates); the matrices and the list of
+ *      forward steps are cut to fewer rows until the page holds them;
  *   last, the tables: every node (value and gradient), every fan-out sum path by path, and
  *      with --check the gradient check, continuing over as many pages as they need.
  *
@@ -20,11 +30,12 @@
  * step text) is dropped before layout: the page sets those itself, larger and in reading order.
  * Every number is written by fmt_num, so it reads exactly as in the drawing.
  *
- * So the page count is 1 + tiles + steps (with --steps) + 1 (gradient by depth) + table pages.
+ * So the page count is 1 + tiles + backward steps + forward-mode steps (with --steps) + 1
+ * (gradient by depth) + 1 (Jacobian and modes) + table pages.
  *
  * Orientation: graph pages are landscape or portrait, whichever draws the final graph larger
  * (LR graphs are usually landscape); the gradient-by-depth page is landscape (the chart is
- * wide); table pages are portrait.
+ * wide); the Jacobian page and table pages are portrait.
  *
  * Big graphs. A drawing is readable when its scale is at least PDF_READABLE_SCALE (the 9 pt
  * edge labels then print at 4.5 pt or more). Page 1 always shows the whole graph. When its
@@ -110,6 +121,7 @@ typedef struct Style {
     double size;  /* points */
     bool bold;
     unsigned rgb; /* 0xRRGGBB */
+    double rise;  /* baseline shift, points (negative: a subscript); such a run never starts a line */
 } Style;
 
 /* A run of text in one style inside a Para; `brk` starts a new line before it. */
@@ -157,7 +169,7 @@ typedef struct Pdf {
     const char *title;        /* the model's title or its file stem, valid UTF-8 (in title_buf) */
     const char *path;         /* the model path as given, valid UTF-8 (in path_buf) */
     Buf title_buf, path_buf;  /* owned */
-    unsigned c_value, c_local, c_grad, c_fan, c_active, c_const; /* dotgraph.h's colours */
+    unsigned c_value, c_local, c_grad, c_fan, c_active, c_const, c_tan; /* dotgraph.h's colours */
 } Pdf;
 
 /* ---- libharu errors ---- */
@@ -203,7 +215,7 @@ static unsigned pdf_hex(const char *s)
 
 static Style st_make(double size, bool bold, unsigned rgb)
 {
-    Style s = {size, bold, rgb};
+    Style s = {size, bold, rgb, 0};
     return s;
 }
 
@@ -273,7 +285,7 @@ static double pdf_text_fit(Pdf *p, HPDF_Page pg, Style st, double x, double y, c
     pdf_rgb_fill(p, pg, st.rgb);
     pdf_st(p, HPDF_Page_BeginText(pg));
     pdf_st(p, HPDF_Page_SetFontAndSize(pg, pdf_font(p, st), (HPDF_REAL)st.size));
-    pdf_st(p, HPDF_Page_TextOut(pg, (HPDF_REAL)x, (HPDF_REAL)y, p->tmp.data));
+    pdf_st(p, HPDF_Page_TextOut(pg, (HPDF_REAL)x, (HPDF_REAL)(y + st.rise), p->tmp.data));
     pdf_st(p, HPDF_Page_EndText(pg));
     return w;
 }
@@ -408,7 +420,7 @@ static double para_layout(Pdf *p, HPDF_Page pg, const Para *pa, double x, double
                 while (skip < r->len && text[r->off + skip] == ' ')
                     skip++;
             w = pdf_width(p, r->st, text + r->off + skip, r->len - skip);
-            if (nl > 0 && cur + w > width - left + 0.01) {
+            if (nl > 0 && cur + w > width - left + 0.01 && r->st.rise == 0) {
                 flush = true;
             }
         }
@@ -420,8 +432,9 @@ static double para_layout(Pdf *p, HPDF_Page pg, const Para *pa, double x, double
                 for (size_t k = 0; k < nl; k++) {
                     const Run *q = &pa->runs[line[k].run];
                     double room = width - left - line[k].x;
+                    /* a subscript stays with its letter even where it overhangs the column */
                     pdf_text_fit(p, pg, q->st, x + left + line[k].x, y - size, text + q->off + line[k].skip,
-                                 q->len - line[k].skip, room > 0 ? room : 1);
+                                 q->len - line[k].skip, q->st.rise != 0 ? 0 : room > 0 ? room : 1);
                 }
             y -= size * 1.5;
             nl = 0;
@@ -630,13 +643,14 @@ static void pdf_footers(Pdf *p)
 
 /* ---- graphs ---- */
 
-/* Builds and lays out the drawing of `frame` (UINT32_MAX: the finished pass) and renders its
- * xdot attributes. With `pins` (the final drawing's positions) a frame keeps every node where
+/* Builds and lays out the drawing of `frame` (UINT32_MAX: the finished pass; a forward-mode step
+ * with `forward`) and renders its xdot attributes. With `pins` (the final drawing's positions) a frame keeps every node where
  * page 1 has it, so step pages flip like slides; with `capture`, the positions of this layout
  * are recorded there for the frames. NULL with err set. */
-static Agraph_t *pdf_layout(Pdf *p, uint32_t frame, const DotPins *pins, DotPins **capture)
+static Agraph_t *pdf_layout(Pdf *p, uint32_t frame, bool forward, const DotPins *pins, DotPins **capture)
 {
-    DotOpts d = {.precision = p->o->precision, .rankdir_tb = p->o->rankdir_tb, .frame = frame};
+    DotOpts d = {.precision = p->o->precision, .rankdir_tb = p->o->rankdir_tb, .frame = frame, .jac = p->o->jac,
+                 .forward = forward};
     Agraph_t *g = dotgraph_build(p->t, &d, p->err);
     if (!g)
         return NULL;
@@ -854,6 +868,12 @@ static void pdf_legend(Pdf *p, HPDF_Page pg, double pw, double y)
     x = legend_swatch(p, pg, x, y, p->c_local, "∂ local derivative", st);
     x = legend_swatch(p, pg, x, y, p->c_grad, grad, st);
     x = legend_swatch(p, pg, x, y, p->c_fan, "fan-out: gradients add over paths", st);
+    const TangentSweep *ts = p->o->jac ? p->o->jac->tangents : NULL;
+    if (ts) {
+        char tan[96];
+        snprintf(tan, sizeof tan, "tangent ∂·/∂%.40s (forward mode)", p->t->g->nodes[ts->leaf].name);
+        legend_swatch(p, pg, x, y, p->c_tan, tan, st);
+    }
     x = PDF_MARGIN;
     y -= 15;
     x = legend_shape(p, pg, x, y, 0, "input", st);
@@ -862,7 +882,10 @@ static void pdf_legend(Pdf *p, HPDF_Page pg, double pw, double y)
     legend_shape(p, pg, x, y, 3, out, st);
     Buf b = {0};
     buf_printf(&b, "Each edge label reads, top to bottom: the value flowing forward, ∂ the local derivative of "
-                   "its consumer, and the gradient it carries back: ∂%s/∂(consumer) × local.", L);
+                   "its consumer, and the gradient it carries back: ∂%s/∂(consumer) × local", L);
+    if (ts)
+        buf_printf(&b, "; then → the tangent it carries forward: local × ∂(operand)/∂%s", p->t->g->nodes[ts->leaf].name);
+    buf_puts(&b, ".");
     pdf_text_fit(p, pg, note, PDF_MARGIN, y - 15, b.data ? b.data : "", b.len, pw - 2 * PDF_MARGIN);
     buf_free(&b);
 }
@@ -997,6 +1020,32 @@ static void pdf_path_count(const Pdf *p, uint32_t a, uint32_t e, uint32_t k, uin
     }
 }
 
+/* A new line "local derivative: RULE with a = NAME = VALUE, b = …" for in-edge e of op node id. */
+static void pdf_rule_line(Pdf *p, Para *pa, uint32_t id, uint32_t e)
+{
+    const Trace *t = p->t;
+    const Graph *g = t->g;
+    const Node *n = &g->nodes[id];
+    const OpInfo *oi = op_info((Op)n->op);
+    Style note = st_make(8.5, false, PDF_MUTED);
+    char num[FMT_NUM_MAX];
+    para_br(pa);
+    para_put(pa, note, "      local derivative: ");
+    para_put(pa, note, oi->rule[g->edges[e].slot] ? oi->rule[g->edges[e].slot] : "?");
+    for (int i = 0; i < n->nargs; i++) {
+        para_put(pa, note, i ? ", " : "   with ");
+        para_putf(pa, note, "%c = ", 'a' + i);
+        if (n->args[i].is_lit) {
+            para_put(pa, note, pdf_num(p, num, graph_lit(g, n, i)));
+        } else {
+            uint32_t from = g->edges[n->args[i].ref].from;
+            if (g->nodes[from].name)
+                para_putf(pa, note, "%s = ", g->nodes[from].name);
+            para_put(pa, st_make(8.5, false, p->c_value), pdf_num(p, num, t->value[from]));
+        }
+    }
+}
+
 /* The chain rule of step k: one product per in-edge, the rule it uses, and the sum of every
  * fan-out node whose gradient completes here. */
 static void pdf_step_text(Pdf *p, uint32_t k, Para *pa)
@@ -1005,7 +1054,6 @@ static void pdf_step_text(Pdf *p, uint32_t k, Para *pa)
     const Graph *g = t->g;
     uint32_t id = t->bwd[k];
     const Node *n = &g->nodes[id];
-    const OpInfo *oi = op_info((Op)n->op);
     const char *L = fmt_output_name(t);
     char num[FMT_NUM_MAX];
     Buf nb = {0}, ab = {0}, ob = {0};
@@ -1045,22 +1093,7 @@ static void pdf_step_text(Pdf *p, uint32_t k, Para *pa)
             para_putf(pa, note, "   path %u of %u, running sum ", j, m);
             para_put(pa, st_make(8.5, false, p->c_grad), pdf_num(p, num, t->accum[e]));
         }
-        /* the rule, with the operands named and valued */
-        para_br(pa);
-        para_put(pa, note, "      local derivative: ");
-        para_put(pa, note, oi->rule[g->edges[e].slot] ? oi->rule[g->edges[e].slot] : "?");
-        for (int i = 0; i < n->nargs; i++) {
-            para_put(pa, note, i ? ", " : "   with ");
-            para_putf(pa, note, "%c = ", 'a' + i);
-            if (n->args[i].is_lit) {
-                para_put(pa, note, pdf_num(p, num, graph_lit(g, n, i)));
-            } else {
-                uint32_t from = g->edges[n->args[i].ref].from;
-                if (g->nodes[from].name)
-                    para_putf(pa, note, "%s = ", g->nodes[from].name);
-                para_put(pa, st_make(8.5, false, p->c_value), pdf_num(p, num, t->value[from]));
-            }
-        }
+        pdf_rule_line(p, pa, id, e);
     }
 
     /* fan-out nodes completed by this step (an operand used twice is summed once) */
@@ -1133,12 +1166,133 @@ static void pdf_step_head(Pdf *p, uint32_t k, bool closeup, Para *pa)
     buf_free(&tb);
 }
 
-/* The centre of a close-up of step k: the middle of the active node and its operands if a
+/* The heading of forward-mode step k: the node whose tangent completes, and what that means. */
+static void pdf_fwd_step_head(Pdf *p, uint32_t k, bool closeup, Para *pa)
+{
+    const Trace *t = p->t;
+    const TangentSweep *ts = p->o->jac->tangents;
+    uint32_t id = ts->steps[k];
+    char num[FMT_NUM_MAX];
+    Buf nb = {0}, eb = {0}, tb = {0}, xb = {0};
+    const char *N = pdf_label(p, &nb, id, true);
+    const char *X = pdf_label(p, &xb, ts->leaf, true);
+    Style s = st_make(9.5, false, PDF_MUTED);
+    if (t->g->nodes[id].name)
+        expr_node(p, &eb, id, 1);
+    para_putf(pa, st_make(16, true, PDF_INK), "Forward step %u of %u:  ", k + 1, ts->nsteps);
+    para_put(pa, st_make(16, true, p->c_active), pdf_label(p, &tb, id, false));
+    if (eb.data && eb.len <= PDF_EXPR_MAX)
+        para_putf(pa, st_make(16, false, PDF_MUTED), " = %s", eb.data);
+    para_br(pa);
+    para_putf(pa, s, "Forward mode, tangents with respect to %s: every operand of %s has its tangent, so ∂%s/∂%s = ",
+              X, N, N, X);
+    para_put(pa, st_make(9.5, false, p->c_tan), pdf_num(p, num, ts->node[id]));
+    para_put(pa, s, " is complete.");
+    para_br(pa);
+    para_put(pa, s, "The tangents flow forward along its in-edges (highlighted); ? marks tangents not computed yet.");
+    if (closeup)
+        para_put(pa, s, " Close-up around the active node; the whole graph is on page 1.");
+    buf_free(&nb);
+    buf_free(&eb);
+    buf_free(&tb);
+    buf_free(&xb);
+}
+
+/* The chain rule of forward-mode step k: ∂v/∂x = Σ ∂v/∂u · ∂u/∂x over the operands u, with the
+ * numbers; for each operand its local derivative and where its tangent comes from. */
+static void pdf_fwd_step_text(Pdf *p, uint32_t k, Para *pa)
+{
+    const Trace *t = p->t;
+    const Graph *g = t->g;
+    const TangentSweep *ts = p->o->jac->tangents;
+    uint32_t id = ts->steps[k];
+    const Node *n = &g->nodes[id];
+    char num[FMT_NUM_MAX];
+    Buf nb = {0}, xb = {0}, ab = {0};
+    const char *N = pdf_label(p, &nb, id, true);
+    const char *X = pdf_label(p, &xb, ts->leaf, true);
+    Style body = st_make(11, false, PDF_INK), bold = st_make(11, true, PDF_INK);
+    Style tan = st_make(11, false, p->c_tan), tanb = st_make(11, true, p->c_tan), grey = st_make(11, false, p->c_local);
+    Style note = st_make(8.5, false, PDF_MUTED);
+    /* the sum, symbolically, then with the numbers */
+    para_putf(pa, bold, "∂%s/∂%s", N, X);
+    para_put(pa, body, " = ");
+    uint32_t terms = 0;
+    for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++) {
+        uint32_t a = g->edges[e].from;
+        if (g->nodes[a].kind == NODE_CONST)
+            continue;
+        const char *A = pdf_label(p, &ab, a, true);
+        para_putf(pa, body, "%s∂%s/∂%s · ∂%s/∂%s", terms++ ? " + " : "", N, A, A, X);
+    }
+    para_put(pa, body, " = ");
+    terms = 0;
+    for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++) {
+        uint32_t a = g->edges[e].from;
+        if (g->nodes[a].kind == NODE_CONST)
+            continue;
+        para_put(pa, body, terms++ ? " + (" : "(");
+        para_put(pa, grey, pdf_num(p, num, t->local[e]));
+        para_put(pa, body, ")(");
+        para_put(pa, tan, pdf_num(p, num, ts->node[a]));
+        para_put(pa, body, ")");
+    }
+    para_put(pa, body, " = ");
+    para_put(pa, tanb, pdf_num(p, num, ts->node[id]));
+    /* each operand: its local derivative and its tangent */
+    for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++) {
+        uint32_t a = g->edges[e].from;
+        const char *A = pdf_label(p, &ab, a, true);
+        para_br(pa);
+        if (g->nodes[a].kind == NODE_CONST) {
+            para_putf(pa, note, "%s is a constant: its tangent is 0 and it adds nothing.", A);
+            continue;
+        }
+        para_putf(pa, st_make(9.5, true, PDF_INK), "from %s: ", A);
+        para_put(pa, st_make(9.5, false, PDF_INK), "carries (");
+        para_put(pa, st_make(9.5, false, p->c_local), pdf_num(p, num, t->local[e]));
+        para_put(pa, st_make(9.5, false, PDF_INK), ")(");
+        para_put(pa, st_make(9.5, false, p->c_tan), pdf_num(p, num, ts->node[a]));
+        para_put(pa, st_make(9.5, false, PDF_INK), ") = ");
+        para_put(pa, st_make(9.5, true, p->c_tan), pdf_num(p, num, ts->edge[e]));
+        /* the step that completed the operand's tangent; none: it does not depend on x */
+        uint32_t at = UINT32_MAX;
+        for (uint32_t q = 0; q < k; q++)
+            if (ts->steps[q] == a)
+                at = q;
+        if (a == ts->leaf)
+            para_putf(pa, note, "   %s is the input itself: ∂%s/∂%s = 1", A, A, X);
+        else if (at == UINT32_MAX)
+            para_putf(pa, note, "   %s does not depend on %s: its tangent is 0", A, X);
+        else
+            para_putf(pa, note, "   ∂%s/∂%s was completed at step %u", A, X, at + 1);
+        pdf_rule_line(p, pa, id, e);
+    }
+    for (uint32_t i = 0; i < g->noutputs; i++) {
+        if (g->outputs[i] != id)
+            continue;
+        para_br(pa);
+        para_put(pa, st_make(9.5, true, p->c_value), "Output: ");
+        para_putf(pa, st_make(9.5, false, PDF_INK), "∂%s/∂%s = ", N, X);
+        para_put(pa, st_make(9.5, true, p->c_tan), pdf_num(p, num, ts->node[id]));
+        para_putf(pa, st_make(9.5, false, PDF_INK), " is the entry (%s, %s) of the Jacobian", N, X);
+        if (id == t->primary) {
+            para_putf(pa, st_make(9.5, false, PDF_INK), "; the backward pass finds the same number as ∂%s/∂%s = ",
+                      fmt_output_name(t), X);
+            para_put(pa, st_make(9.5, false, p->c_grad), pdf_num(p, num, t->grad[ts->leaf]));
+        }
+        para_put(pa, st_make(9.5, false, PDF_INK), ".");
+    }
+    buf_free(&nb);
+    buf_free(&xb);
+    buf_free(&ab);
+}
+
+/* The centre of a close-up of a step's node id: the middle of the active node and its operands if a
  * rw × rh region holds them all, else the active node. */
-static void pdf_step_focus(Pdf *p, Agraph_t *g, uint32_t k, double rw, double rh, double *cx, double *cy)
+static void pdf_step_focus(Pdf *p, Agraph_t *g, uint32_t id, double rw, double rh, double *cx, double *cy)
 {
     const Graph *gr = p->t->g;
-    uint32_t id = p->t->bwd[k];
     double gw = 0, gh = 0, x0, y0, x1, y1, x, y;
     pdfdraw_graph_size(g, &gw, &gh);
     *cx = gw / 2;
@@ -1163,9 +1317,12 @@ static void pdf_step_focus(Pdf *p, Agraph_t *g, uint32_t k, double rw, double rh
     }
 }
 
-static bool pdf_step_page(Pdf *p, uint32_t k, bool landscape, const DotPins *pins, HPDF_Outline *group)
+/* The page of backward step k, or with `fwd` of forward-mode step k. */
+static bool pdf_step_page(Pdf *p, uint32_t k, bool fwd, bool landscape, const DotPins *pins, HPDF_Outline *group)
 {
-    Agraph_t *g = pdf_layout(p, k, pins, NULL);
+    const TangentSweep *ts = p->o->jac ? p->o->jac->tangents : NULL;
+    uint32_t id = fwd ? ts->steps[k] : p->t->bwd[k];
+    Agraph_t *g = pdf_layout(p, k, fwd, pins, NULL);
     if (!g)
         return false;
     double gw, gh, pw, ph;
@@ -1173,17 +1330,26 @@ static bool pdf_step_page(Pdf *p, uint32_t k, bool landscape, const DotPins *pin
     double width = pw - 2 * PDF_MARGIN;
     bool ok = pdfdraw_graph_size(g, &gw, &gh) || err_set(p->err, ERR_IO, "the graph has no layout");
     Para head = {0}, body = {0};
-    pdf_step_text(p, k, &body);
+    if (fwd)
+        pdf_fwd_step_text(p, k, &body);
+    else
+        pdf_step_text(p, k, &body);
     double body_h = ok ? para_layout(p, NULL, &body, PDF_MARGIN, 0, width, 28) : 0;
     /* the heading, measured as it would be for the whole graph and for a close-up */
-    pdf_step_head(p, k, false, &head);
+    if (fwd)
+        pdf_fwd_step_head(p, k, false, &head);
+    else
+        pdf_step_head(p, k, false, &head);
     double head_h = para_layout(p, NULL, &head, PDF_MARGIN, 0, width, 0);
     PdfBox box = {PDF_MARGIN, PDF_MARGIN + body_h + 22, width, 0};
     box.h = ph - PDF_MARGIN - head_h - 12 - box.y;
     bool closeup = ok && pdf_fit(gw, gh, box) < PDF_READABLE_SCALE;
     if (closeup) {
         para_free(&head);
-        pdf_step_head(p, k, true, &head);
+        if (fwd)
+            pdf_fwd_step_head(p, k, true, &head);
+        else
+            pdf_step_head(p, k, true, &head);
         head_h = para_layout(p, NULL, &head, PDF_MARGIN, 0, width, 0);
         box.h = ph - PDF_MARGIN - head_h - 12 - box.y;
     }
@@ -1191,15 +1357,16 @@ static bool pdf_step_page(Pdf *p, uint32_t k, bool landscape, const DotPins *pin
         ok = err_set(p->err, ERR_IO, "out of memory");
     HPDF_Page pg = ok && box.h > 40 ? pdf_add_page(p, landscape, PDF_MARGIN) : NULL;
     if (ok && box.h <= 40)
-        ok = err_set(p->err, ERR_IO, "backward step %u has too much text for one PDF page", k + 1);
+        ok = err_set(p->err, ERR_IO, "%s step %u has too much text for one PDF page", fwd ? "forward-mode" : "backward",
+                     k + 1);
     if (pg) {
         Buf mark = {0};
         buf_printf(&mark, "Step %u: ", k + 1);
-        pdf_node_label(p, &mark, p->t->bwd[k], false);
+        pdf_node_label(p, &mark, id, false);
         if (mark.len > 120) /* a bookmark is a reminder, not the whole name */
             mark.data[utf8_cut(mark.data, mark.len, 120)] = '\0';
         if (!*group)
-            pdf_bookmark(p, NULL, pg, "Backward steps", group);
+            pdf_bookmark(p, NULL, pg, fwd ? "Forward-mode steps" : "Backward steps", group);
         if (mark.oom)
             err_set(p->err, ERR_IO, "out of memory");
         else
@@ -1209,7 +1376,7 @@ static bool pdf_step_page(Pdf *p, uint32_t k, bool landscape, const DotPins *pin
         PdfBox region, *rp = NULL;
         if (closeup) {
             double rw = box.w / PDF_TILE_SCALE, rh = box.h / PDF_TILE_SCALE, cx, cy;
-            pdf_step_focus(p, g, k, rw, rh, &cx, &cy);
+            pdf_step_focus(p, g, id, rw, rh, &cx, &cy);
             region = pdf_region_around(cx, cy, rw, rh, gw, gh);
             rp = &region;
         }
@@ -1301,6 +1468,600 @@ static bool pdf_depth_page(Pdf *p)
     flowchart_drawing_free(&d);
     flow_profile_free(&fp);
     return ok && pg && pdf_ok(p);
+}
+
+/* ---- Jacobian and modes ----
+ *
+ * One portrait page: the Jacobian of every output with respect to every input and param, with
+ * --via its factors J_f and J_g side by side (or stacked) and the check of their product, then
+ * the cost of reverse against forward mode. Every part is drawn by functions that take a NULL
+ * page to only measure, so the page is first measured and, when a big matrix would not fit,
+ * laid out again with fewer rows shown (the JSON trace has them all). */
+
+#define PDF_MAT_ROW_H 13.0     /* a matrix row, points */
+#define PDF_MAT_MIN_ROWS 2     /* rows of a matrix excerpt that are never dropped */
+#define PDF_MAT_MAX_ROWS 16    /* rows of a matrix excerpt at most */
+#define PDF_MAT_GAP 26.0       /* between matrices side by side (room for "·") */
+
+/* "J" with a lowered subscript "f", as runs of a paragraph. */
+static void para_sub(Para *pa, Style st, const char *s, const char *sub)
+{
+    para_put(pa, st, s);
+    Style ss = st_make(st.size * 0.7, st.bold, st.rgb);
+    ss.rise = -st.size * 0.22;
+    para_put(pa, ss, sub);
+}
+
+/* A matrix to draw: rows × cols node ids and row-major entries. */
+typedef struct Mat {
+    const char *name, *sub;  /* corner label "J" with subscript "h" (sub may be NULL) */
+    const uint32_t *rows, *cols;
+    uint32_t nrows, ncols;
+    const double *d;
+    uint32_t hl_row;         /* drawn in the gradient colour (the primary output), or UINT32_MAX */
+} Mat;
+
+static Mat mat_of(const Jacobian *J, const char *name, const char *sub, uint32_t hl_row)
+{
+    Mat m = {name, sub, J->rows, J->cols, J->nrows, J->ncols, J->d, hl_row};
+    return m;
+}
+
+/* How a matrix goes onto the page: the rows and columns shown and the column widths. */
+typedef struct MatFit {
+    uint32_t rows, cols;       /* shown: the first `rows` rows and `cols` columns */
+    double label_w;            /* the row-label column */
+    double col_w[64];          /* each shown column */
+    double w, h;               /* whole block, omission note included */
+} MatFit;
+
+/* "J" and a lowered subscript "f" from x on baseline y; returns the width. pg NULL measures. */
+static double pdf_sub_text(Pdf *p, HPDF_Page pg, Style st, double x, double y, const char *s, const char *sub)
+{
+    double w = pdf_swidth(p, st, s);
+    if (pg)
+        pdf_text(p, pg, st, x, y, s);
+    if (sub && *sub) {
+        Style ss = st_make(st.size * 0.68, st.bold, st.rgb);
+        if (pg)
+            pdf_text(p, pg, ss, x + w + 0.5, y - st.size * 0.22, sub);
+        w += 0.5 + pdf_swidth(p, ss, sub);
+    }
+    return w;
+}
+
+static const char *pdf_name(const Pdf *p, Buf *b, uint32_t id)
+{
+    return pdf_label(p, b, id, false);
+}
+
+/* Chooses the rows and columns of m shown in at most `maxw` points and `maxr` rows. */
+static void mat_fit(Pdf *p, const Mat *m, double maxw, uint32_t maxr, MatFit *f)
+{
+    Style hd = st_make(8.5, true, PDF_MUTED), lab = st_make(9, true, PDF_INK), cell = st_make(9, false, PDF_INK);
+    Buf nb = {0};
+    char num[FMT_NUM_MAX];
+    memset(f, 0, sizeof *f);
+    f->rows = m->nrows < maxr ? m->nrows : maxr;
+    f->label_w = pdf_sub_text(p, NULL, st_make(10, true, PDF_INK), 0, 0, m->name, m->sub);
+    for (uint32_t i = 0; i < f->rows; i++)
+        f->label_w = fmax(f->label_w, fmin(pdf_swidth(p, lab, pdf_name(p, &nb, m->rows[i])), 110));
+    f->label_w += 10;
+    double used = f->label_w;
+    uint32_t maxc = sizeof f->col_w / sizeof f->col_w[0];
+    for (uint32_t j = 0; j < m->ncols && j < maxc; j++) {
+        double w = fmin(pdf_swidth(p, hd, pdf_name(p, &nb, m->cols[j])), 90);
+        for (uint32_t i = 0; i < f->rows; i++)
+            w = fmax(w, pdf_swidth(p, cell, pdf_num(p, num, m->d[(size_t)i * m->ncols + j])));
+        w = fmax(w + 14, 40);
+        /* the last column may use the room of the "…" column it makes unnecessary */
+        bool last = j + 1 == m->ncols;
+        if (used + w + (last ? 0 : 18) > maxw && f->cols > 0)
+            break;
+        f->col_w[f->cols++] = w;
+        used += w;
+    }
+    bool more_c = f->cols < m->ncols, more_r = f->rows < m->nrows;
+    f->w = used + 8 + (more_c ? 18 : 0);
+    f->h = PDF_MAT_ROW_H * (1 + f->rows + (more_r ? 1 : 0)) + 6 + (more_r || more_c ? 12 : 0);
+    buf_free(&nb);
+}
+
+/* Draws m as fitted by mat_fit with its top left at (x, top): column names, row names, the
+ * entries in brackets, "…" and "⋮" for what is left out and a note saying how much. */
+static void mat_draw(Pdf *p, HPDF_Page pg, const Mat *m, const MatFit *f, double x, double top)
+{
+    Style hd = st_make(8.5, true, PDF_MUTED);
+    Buf nb = {0};
+    char num[FMT_NUM_MAX];
+    bool more_c = f->cols < m->ncols, more_r = f->rows < m->nrows;
+    double y = top - PDF_MAT_ROW_H + 3;
+    /* the header: the matrix's name in the corner, then the column names */
+    pdf_sub_text(p, pg, st_make(10, true, PDF_INK), x, y, m->name, m->sub);
+    double cx = x + f->label_w;
+    for (uint32_t j = 0; j < f->cols; j++) {
+        const char *s = pdf_name(p, &nb, m->cols[j]);
+        double w = fmin(pdf_swidth(p, hd, s), f->col_w[j] - 6);
+        pdf_text_fit(p, pg, hd, cx + f->col_w[j] - 4 - w, y, s, strlen(s), f->col_w[j] - 6);
+        cx += f->col_w[j];
+    }
+    if (more_c)
+        pdf_text(p, pg, hd, cx + 4, y, "…");
+    /* the entries */
+    double body_top = top - PDF_MAT_ROW_H - 1;
+    for (uint32_t i = 0; i < f->rows; i++) {
+        double by = body_top - PDF_MAT_ROW_H * (i + 1) + 3.5;
+        bool hl = m->rows[i] == m->hl_row;
+        const char *s = pdf_name(p, &nb, m->rows[i]);
+        pdf_text_fit(p, pg, st_make(9, true, hl ? p->c_grad : PDF_INK), x, by, s, strlen(s), f->label_w - 8);
+        cx = x + f->label_w;
+        for (uint32_t j = 0; j < f->cols; j++) {
+            pdf_text_right(p, pg, st_make(9, false, hl ? p->c_grad : PDF_INK), cx + f->col_w[j] - 4, by,
+                           pdf_num(p, num, m->d[(size_t)i * m->ncols + j]));
+            cx += f->col_w[j];
+        }
+        if (more_c)
+            pdf_text(p, pg, st_make(9, false, PDF_MUTED), cx + 4, by, "…");
+    }
+    uint32_t nr = f->rows + (more_r ? 1 : 0);
+    if (more_r) {
+        cx = x + f->label_w;
+        double by = body_top - PDF_MAT_ROW_H * nr + 3.5;
+        for (uint32_t j = 0; j < f->cols; j++) {
+            pdf_text_right(p, pg, st_make(9, false, PDF_MUTED), cx + f->col_w[j] - 8, by, "⋮");
+            cx += f->col_w[j];
+        }
+    }
+    /* brackets around the entries, as a matrix is written */
+    double bx0 = x + f->label_w - 2, bx1 = cx + (more_c ? 16 : 2);
+    double by0 = body_top - PDF_MAT_ROW_H * nr - 1, by1 = body_top + 1;
+    pdf_rgb_stroke(p, pg, PDF_MUTED);
+    pdf_st(p, HPDF_Page_SetLineWidth(pg, 0.8f));
+    pdf_st(p, HPDF_Page_MoveTo(pg, (HPDF_REAL)(bx0 + 3), (HPDF_REAL)by1));
+    pdf_st(p, HPDF_Page_LineTo(pg, (HPDF_REAL)bx0, (HPDF_REAL)by1));
+    pdf_st(p, HPDF_Page_LineTo(pg, (HPDF_REAL)bx0, (HPDF_REAL)by0));
+    pdf_st(p, HPDF_Page_LineTo(pg, (HPDF_REAL)(bx0 + 3), (HPDF_REAL)by0));
+    pdf_st(p, HPDF_Page_MoveTo(pg, (HPDF_REAL)(bx1 - 3), (HPDF_REAL)by1));
+    pdf_st(p, HPDF_Page_LineTo(pg, (HPDF_REAL)bx1, (HPDF_REAL)by1));
+    pdf_st(p, HPDF_Page_LineTo(pg, (HPDF_REAL)bx1, (HPDF_REAL)by0));
+    pdf_st(p, HPDF_Page_LineTo(pg, (HPDF_REAL)(bx1 - 3), (HPDF_REAL)by0));
+    pdf_st(p, HPDF_Page_Stroke(pg));
+    if (more_r || more_c) {
+        char note[160];
+        snprintf(note, sizeof note, "%u of %u row%s and %u of %u column%s shown (all in the JSON trace)", f->rows,
+                 m->nrows, m->nrows == 1 ? "" : "s", f->cols, m->ncols, m->ncols == 1 ? "" : "s");
+        pdf_text_fit(p, pg, st_make(7.5, false, PDF_MUTED), x, by0 - 10, note, strlen(note), f->w);
+    }
+    buf_free(&nb);
+}
+
+/* Seconds as a reader takes them in: "140 ns", "3.2 ms", "1.5 s". */
+static void fmt_seconds(char out[32], double s)
+{
+    if (!(s >= 0) || isinf(s))
+        snprintf(out, 32, "—");
+    else if (s < 1e-6)
+        snprintf(out, 32, "%.3g ns", s * 1e9);
+    else if (s < 1e-3)
+        snprintf(out, 32, "%.3g µs", s * 1e6);
+    else if (s < 1)
+        snprintf(out, 32, "%.3g ms", s * 1e3);
+    else
+        snprintf(out, 32, "%.3g s", s);
+}
+
+/* A count with thousands separators ("1,234,567"); above 1e15, "%.3g". */
+static void fmt_count(char out[48], double v)
+{
+    if (!(v >= 0) || v >= 1e15) {
+        snprintf(out, 48, "%.3g", v);
+        return;
+    }
+    char digits[24];
+    snprintf(digits, sizeof digits, "%.0f", v);
+    size_t n = strlen(digits), o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+}
+
+/* The counts the mode comparison rests on, from the graph when no ModeStats was measured. */
+static void pdf_leaf_counts(const Graph *g, uint32_t *ninputs, uint32_t *nparams)
+{
+    *ninputs = *nparams = 0;
+    for (uint32_t i = 0; i < g->nnodes; i++) {
+        *ninputs += g->nodes[i].kind == NODE_INPUT;
+        *nparams += g->nodes[i].kind == NODE_PARAM;
+    }
+}
+
+/* The mode-comparison table, from its top at y; returns its height. pg NULL measures. */
+static double pdf_modes_table(Pdf *p, HPDF_Page pg, double x, double top, double width)
+{
+    const Trace *t = p->t;
+    const Graph *g = t->g;
+    const ModeStats *ms = p->o->jac ? p->o->jac->modes : NULL;
+    const char *L = fmt_output_name(t);
+    uint32_t nin, npar;
+    pdf_leaf_counts(g, &nin, &npar);
+    static const double frac[6] = {0.33, 0.12, 0.11, 0.17, 0.14, 0.13};
+    static const char *const head[6] = {"task", "mode", "sweeps", "multiply-adds", "time", "time ratio"};
+    double y = top - 11;
+    Style hs = st_make(8, true, PDF_MUTED);
+    if (pg) {
+        double cx = x;
+        for (int c = 0; c < 6; c++) {
+            double cw = frac[c] * width;
+            if (c < 2)
+                pdf_text(p, pg, hs, cx + 3, y, head[c]);
+            else
+                pdf_text_right(p, pg, hs, cx + cw - 3, y, head[c]);
+            cx += cw;
+        }
+        pdf_line(p, pg, x, y - 4, x + width, y - 4, 0.8, PDF_MUTED);
+    }
+    y -= 4;
+    bool any_est = false;
+    for (int k = 0; k < MODE_NTASKS; k++) {
+        const ModeTask *mt = ms ? &ms->task[k] : NULL;
+        char task[96];
+        uint32_t ncols = k == MODE_GRAD_INPUTS ? nin : nin + npar;
+        uint32_t nrows = k == MODE_JACOBIAN ? g->noutputs : 1;
+        if (k == MODE_JACOBIAN)
+            snprintf(task, sizeof task, "Jacobian (%u × %u)", nrows, ncols);
+        else
+            snprintf(task, sizeof task, "∂%.24s/∂%s (1 × %u)", L, k == MODE_GRAD_INPUTS ? "inputs" : "(inputs, params)",
+                     ncols);
+        for (int mode = 0; mode < 2; mode++) {
+            const ModeCost *mc = mt ? (mode == 0 ? &mt->reverse : &mt->forward) : NULL;
+            uint64_t sweeps = mc ? mc->sweeps : (mode == 0 ? nrows : ncols);
+            char sw[48], ops[56], tm[40], ratio[40];
+            fmt_count(sw, (double)sweeps);
+            if (mc) {
+                char c[48], s[32];
+                fmt_count(c, mc->edges);
+                fmt_seconds(s, mc->seconds);
+                snprintf(ops, sizeof ops, "%s%s", mc->estimated ? "~" : "", c);
+                snprintf(tm, sizeof tm, "%s%s", mc->estimated ? "~" : "", s);
+                any_est = any_est || mc->estimated;
+            } else {
+                snprintf(ops, sizeof ops, "—");
+                snprintf(tm, sizeof tm, "—");
+            }
+            ratio[0] = '\0';
+            if (mode == 1 && mt && mt->reverse.seconds > 0)
+                snprintf(ratio, sizeof ratio, "%s%.3g×", mt->reverse.estimated || mt->forward.estimated ? "~" : "",
+                         mt->ratio);
+            y -= PDF_ROW_H;
+            if (pg) {
+                if (k % 2 == 1)
+                    pdf_fill_rect(p, pg, x, y - 4, width, PDF_ROW_H, PDF_STRIPE);
+                if (mode == 0 && k > 0)
+                    pdf_line(p, pg, x, y - 4 + PDF_ROW_H, x + width, y - 4 + PDF_ROW_H, 0.5, PDF_FAINT);
+                const char *cells[6] = {mode == 0 ? task : "", mode == 0 ? "reverse" : "forward", sw, ops, tm, ratio};
+                Style st[6] = {st_make(9, true, PDF_INK), st_make(9, false, PDF_INK), st_make(9, true, PDF_INK),
+                               st_make(9, false, PDF_INK), st_make(9, false, PDF_INK), st_make(9, true, PDF_INK)};
+                double cx = x;
+                for (int c = 0; c < 6; c++) {
+                    double cw = frac[c] * width;
+                    if (c < 2)
+                        pdf_text_fit(p, pg, st[c], cx + 3, y, cells[c], strlen(cells[c]), cw - 6);
+                    else
+                        pdf_text_right(p, pg, st[c], cx + cw - 3, y, cells[c]);
+                    cx += cw;
+                }
+            }
+        }
+    }
+    y -= 6;
+    /* what the columns mean, and which numbers are estimates */
+    Para pa = {0};
+    Style s = st_make(7.5, false, PDF_MUTED);
+    para_words(&pa, s, "Sweeps: reverse mode one per output, forward mode one per input or param. Multiply-adds: "
+                       "one per edge a sweep follows (local derivative × the derivative it carries), the elementary "
+                       "operations. Times are measured in this run (the local derivatives, computed once by the "
+                       "forward pass, are not counted), so they vary a little from run to run; the time ratio is "
+                       "forward over reverse.");
+    if (any_est) {
+        para_br(&pa);
+        para_wordsf(&pa, s, "~ estimated: running every sweep would have taken over %g s, so an evenly spread sample "
+                            "of them was timed and the rest extrapolated by the nodes and edges they cover.",
+                    ms->budget);
+    }
+    if (!ms) {
+        para_br(&pa);
+        para_words(&pa, s, "— not measured in this run: gradviz times the two modes when it also writes the JSON "
+                           "trace or the HTML report, or with -v.");
+    }
+    double h = para_layout(p, pg, &pa, x, y, width, 0);
+    if (pa.oom || pa.text.oom)
+        err_set(p->err, ERR_IO, "out of memory");
+    para_free(&pa);
+    return top - y + h;
+}
+
+/* The forward-mode sweep of --wrt, step by step: each op node that depends on the leaf and its
+ * tangent as the sum over its in-edges of local × the operand's tangent. At most `maxr` steps
+ * are written (the first ones, then a count). pg NULL measures; returns the height used. */
+static double pdf_fwd_section(Pdf *p, HPDF_Page pg, double x, double top, double width, uint32_t maxr, bool lean)
+{
+    const TangentSweep *ts = p->o->jac ? p->o->jac->tangents : NULL;
+    if (!ts)
+        return 0;
+    const Trace *t = p->t;
+    const Graph *g = t->g;
+    char num[FMT_NUM_MAX];
+    Buf xb = {0}, nb = {0}, ab = {0};
+    const char *X = pdf_label(p, &xb, ts->leaf, true);
+    Style body = st_make(9.5, false, PDF_INK), h2 = st_make(12.5, true, PDF_INK);
+    Style tan = st_make(9, false, p->c_tan), tanb = st_make(9, true, p->c_tan), grey = st_make(9, false, p->c_local);
+    Style ink = st_make(9, false, PDF_INK), inkb = st_make(9, true, PDF_INK), note = st_make(7.5, false, PDF_MUTED);
+    double y = top - 12;
+    Buf head = {0};
+    buf_printf(&head, "Forward mode: the tangents ∂v/∂%s", X);
+    if (pg && head.data)
+        pdf_text_fit(p, pg, h2, x, y - 12.5, head.data, head.len, width);
+    y -= 22;
+    Para pa = {0};
+    if (lean) {
+        /* the page is full: one line, the steps are on their own pages or in the trace */
+        para_wordsf(&pa, body, "One forward sweep from %s reaches %u operations; its outputs' tangents are the "
+                               "column of %s in the Jacobian (every tangent is in the JSON trace: forward_mode).",
+                    X, ts->nsteps, X);
+        y -= para_layout(p, pg, &pa, x, y, width, 0) + 2;
+        para_free(&pa);
+        buf_free(&head);
+        buf_free(&xb);
+        return top - y;
+    }
+    para_wordsf(&pa, body, "One forward sweep (--wrt %s) starts with tangent 1 on %s and 0 on every other leaf, and "
+                           "visits the nodes in evaluation order: ∂v/∂%s = Σ ∂v/∂u · ∂u/∂%s over the operands u of v, the "
+                           "local derivative times the operand's tangent. The outputs' tangents are the column of %s in "
+                           "the Jacobian.", g->nodes[ts->leaf].name ? g->nodes[ts->leaf].name : X, X, X, X, X);
+    y -= para_layout(p, pg, &pa, x, y, width, 0) + 4;
+    para_free(&pa);
+    uint32_t shown = ts->nsteps <= maxr ? ts->nsteps : (maxr > 1 ? maxr - 1 : 1);
+    for (uint32_t k = 0; k < shown; k++) {
+        uint32_t id = ts->steps[k];
+        const Node *n = &g->nodes[id];
+        const char *N = pdf_label(p, &nb, id, true);
+        para_putf(&pa, inkb, "∂%s/∂%s", N, X);
+        para_put(&pa, ink, " = ");
+        uint32_t terms = 0;
+        for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++) {
+            uint32_t a = g->edges[e].from;
+            if (g->nodes[a].kind == NODE_CONST)
+                continue;
+            para_put(&pa, ink, terms++ ? " + (" : "(");
+            para_put(&pa, grey, pdf_num(p, num, t->local[e]));
+            para_put(&pa, ink, ")(");
+            para_put(&pa, tan, pdf_num(p, num, ts->node[a]));
+            para_put(&pa, ink, ")");
+        }
+        para_put(&pa, ink, " = ");
+        para_put(&pa, tanb, pdf_num(p, num, ts->node[id]));
+        /* which operand each term is: the products written out symbolically would double the line */
+        para_put(&pa, note, "   u = ");
+        terms = 0;
+        for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++) {
+            uint32_t a = g->edges[e].from;
+            if (g->nodes[a].kind == NODE_CONST)
+                continue;
+            para_putf(&pa, note, "%s%s", terms++ ? ", " : "", pdf_label(p, &ab, a, false));
+        }
+        para_br(&pa);
+    }
+    if (shown < ts->nsteps)
+        para_putf(&pa, note, "… and %u more steps (every tangent is in the JSON trace: forward_mode)", ts->nsteps - shown);
+    else if (ts->nsteps == 0)
+        para_putf(&pa, note, "No operation depends on %s: every tangent is 0.", X);
+    y -= para_layout(p, pg, &pa, x + 8, y, width - 8, 28) + 2;
+    if (pa.oom || pa.text.oom || head.oom || xb.oom || nb.oom || ab.oom)
+        err_set(p->err, ERR_IO, "out of memory");
+    para_free(&pa);
+    buf_free(&head);
+    buf_free(&xb);
+    buf_free(&nb);
+    buf_free(&ab);
+    return top - y;
+}
+
+/* The page's contents from the top at y, with at most `maxr` rows per matrix. pg NULL
+ * measures; returns the height used. */
+static double pdf_jac_body(Pdf *p, HPDF_Page pg, double x, double top, double width, uint32_t maxr, bool lean)
+{
+    const Trace *t = p->t;
+    const Graph *g = t->g;
+    const JacResults *jr = p->o->jac;
+    const Jacobian *J = jr ? jr->jac : NULL;
+    const ViaResult *via = jr ? jr->via : NULL;
+    const char *L = fmt_output_name(t);
+    char num[FMT_NUM_MAX], num2[FMT_NUM_MAX];
+    double y = top;
+    Style body = st_make(9.5, false, PDF_INK), bold = st_make(9.5, true, PDF_INK), h2 = st_make(12.5, true, PDF_INK);
+    Para pa = {0};
+
+    if (pg)
+        pdf_text(p, pg, st_make(17, true, PDF_INK), x, y - 17, "Jacobian and modes");
+    y -= 28;
+    para_words(&pa, body, "The Jacobian holds the derivative of every output (a row) with respect to every input and "
+                          "param (a column). Reverse mode computes it a row at a time, one backward sweep per output; "
+                          "forward mode a column at a time, one sweep per input pushing the tangents ∂v/∂x forward.");
+    if (J) {
+        SweepMode mode = jr->mode;
+        para_words(&pa, body, mode == SWEEP_FORWARD ? " Here it was computed by forward mode."
+                              : mode == SWEEP_BOTH ? " Here it was computed both ways:" : " Here it was computed by reverse mode.");
+        if (mode == SWEEP_BOTH && jr->jac_fwd) {
+            bool same = jr->fwd_max_abs_diff == 0;
+            para_wordsf(&pa, body, " max |reverse − forward| = %s%s", pdf_num(p, num, jr->fwd_max_abs_diff),
+                        same ? ", the same numbers." : ", equal to rounding.");
+        }
+        para_wordsf(&pa, body, " The row of %s, in red, is the gradient the backward pass draws.", L);
+    }
+    y -= para_layout(p, pg, &pa, x, y, width, 0) + 6;
+    para_free(&pa);
+
+    if (J) {
+        Mat m = mat_of(J, "J", via ? "h" : NULL, t->primary);
+        MatFit f;
+        mat_fit(p, &m, width, maxr, &f);
+        if (pg)
+            mat_draw(p, pg, &m, &f, x, y);
+        y -= f.h;
+        if (jr->jcheck) {
+            const JacCheck *c = jr->jcheck;
+            para_put(&pa, st_make(9.5, true, c->passed ? p->c_value : p->c_grad),
+                     c->passed ? "Central differences agree" : "Central differences DISAGREE");
+            para_wordsf(&pa, body, ": largest relative error %s, largest absolute error %s over the %u entries%s.",
+                        fmt_num(num, c->max_rel_error, 2), fmt_num(num2, c->max_abs_error, 2), J->nrows * J->ncols,
+                        c->passed ? "" : " (see the -v table)");
+            y -= para_layout(p, pg, &pa, x, y, width, 0) + 4;
+            para_free(&pa);
+        }
+    } else {
+        para_words(&pa, st_make(9.5, false, PDF_MUTED), "The Jacobian was not computed in this run: it is too large to "
+                                                         "compute unasked (gradviz said so; --mode both computes it).");
+        y -= para_layout(p, pg, &pa, x, y, width, 0) + 4;
+        para_free(&pa);
+    }
+
+    if (via) {
+        y -= 10;
+        Buf cut = {0}, nb = {0};
+        for (uint32_t i = 0; i < via->g.nrows; i++)
+            buf_printf(&cut, "%s%s", i ? ", " : "", pdf_name(p, &nb, via->g.rows[i]));
+        /* a long cut is named by its first and last node */
+        double eq_w = pdf_swidth(p, h2, "Through the cut :  J = J · J") + 3 * pdf_swidth(p, st_make(8.5, true, 0), "h");
+        if (via->g.nrows > 2 && eq_w + pdf_swidth(p, h2, cut.data ? cut.data : "") > width) {
+            cut.len = 0;
+            buf_printf(&cut, "%s, …, ", pdf_name(p, &nb, via->g.rows[0]));
+            buf_printf(&cut, "%s (%u nodes)", pdf_name(p, &nb, via->g.rows[via->g.nrows - 1]), via->g.nrows);
+        }
+        if (pg) {
+            double w = pdf_text(p, pg, h2, x, y - 12.5, "Through the cut ");
+            w += pdf_text_fit(p, pg, h2, x + w, y - 12.5, cut.data ? cut.data : "", cut.len,
+                              fmax(width - eq_w, 40));
+            w += pdf_text(p, pg, h2, x + w, y - 12.5, ":  ");
+            w += pdf_sub_text(p, pg, h2, x + w, y - 12.5, "J", "h");
+            w += pdf_text(p, pg, h2, x + w, y - 12.5, " = ");
+            w += pdf_sub_text(p, pg, h2, x + w, y - 12.5, "J", "f");
+            w += pdf_text(p, pg, h2, x + w, y - 12.5, " · ");
+            pdf_sub_text(p, pg, h2, x + w, y - 12.5, "J", "g");
+        }
+        y -= 22;
+        para_words(&pa, body, "Every path from an input to an output passes through the cut, so the chain rule "
+                              "factorises the Jacobian:");
+        para_put(&pa, body, " ");
+        para_sub(&pa, bold, "J", "f");
+        para_words(&pa, body, " holds ∂output/∂cut (partials along the paths that meet no other cut node),");
+        para_put(&pa, body, " ");
+        para_sub(&pa, bold, "J", "g");
+        para_words(&pa, body, " holds ∂cut/∂input.");
+        y -= para_layout(p, pg, &pa, x, y, width, 0) + 6;
+        para_free(&pa);
+        Mat mf = mat_of(&via->f, "J", "f", UINT32_MAX), mg = mat_of(&via->g, "J", "g", UINT32_MAX);
+        MatFit ff, fg;
+        mat_fit(p, &mf, width, maxr, &ff);
+        mat_fit(p, &mg, width, maxr, &fg);
+        bool beside = ff.w + PDF_MAT_GAP + fg.w <= width && ff.cols == mf.ncols && fg.cols == mg.ncols;
+        if (!beside) {
+            /* excerpts of both, side by side, when each still shows a few columns */
+            MatFit hf, hg;
+            mat_fit(p, &mf, (width - PDF_MAT_GAP) / 2, maxr, &hf);
+            mat_fit(p, &mg, (width - PDF_MAT_GAP) / 2, maxr, &hg);
+            if (hf.cols >= 2 && hg.cols >= 2 && hf.w + PDF_MAT_GAP + hg.w <= width) {
+                ff = hf;
+                fg = hg;
+                beside = true;
+            }
+        }
+        if (beside) {
+            /* side by side, as the product is written */
+            if (pg) {
+                mat_draw(p, pg, &mf, &ff, x, y);
+                /* "·" level with the middle of the shorter matrix */
+                Style dot = st_make(20, true, PDF_MUTED);
+                pdf_text(p, pg, dot, x + ff.w + PDF_MAT_GAP / 2 - pdf_swidth(p, dot, "·") / 2 - 2,
+                         y - PDF_MAT_ROW_H - 1 - PDF_MAT_ROW_H * fmin(ff.rows, fg.rows) / 2 - 6, "·");
+                mat_draw(p, pg, &mg, &fg, x + ff.w + PDF_MAT_GAP, y);
+            }
+            y -= fmax(ff.h, fg.h);
+        } else {
+            if (pg)
+                mat_draw(p, pg, &mf, &ff, x, y);
+            y -= ff.h + 4;
+            if (pg)
+                mat_draw(p, pg, &mg, &fg, x, y);
+            y -= fg.h;
+        }
+        y -= 2;
+        Style ok = st_make(9.5, true, via->agree ? p->c_value : p->c_grad);
+        para_sub(&pa, ok, "J", "f");
+        para_put(&pa, ok, " · ");
+        para_sub(&pa, ok, "J", "g");
+        para_put(&pa, ok, via->agree ? " = " : " DIFFERS FROM ");
+        para_sub(&pa, ok, "J", "h");
+        para_wordsf(&pa, body, ": the product of the two, entry by entry, against the Jacobian above: max |difference| "
+                               "%s (relative %s)%s", fmt_num(num, via->max_abs_diff, 3), fmt_num(num2, via->max_rel_diff, 3),
+                    via->agree ? ", equal to rounding." : ".");
+        y -= para_layout(p, pg, &pa, x, y, width, 0) + 4;
+        para_free(&pa);
+        if (cut.oom || nb.oom)
+            err_set(p->err, ERR_IO, "out of memory");
+        buf_free(&cut);
+        buf_free(&nb);
+    }
+
+    y -= pdf_fwd_section(p, pg, x, y, width, maxr, lean);
+
+    /* the mode comparison, with the lecture's point */
+    y -= 12;
+    if (pg)
+        pdf_text(p, pg, h2, x, y - 12.5, "Reverse mode against forward mode");
+    y -= 22;
+    uint32_t nin, npar;
+    pdf_leaf_counts(g, &nin, &npar);
+    para_words(&pa, bold, "Reverse mode needs 1 sweep for many inputs and one output; forward mode needs one per input.");
+    para_words(&pa, body, " A backward sweep from one output yields its derivative with respect to every input at "
+                          "once, while a forward sweep yields the derivatives of every output with respect to one "
+                          "input. So the gradient of a loss of many parameters costs reverse mode one sweep, and forward "
+                          "mode wins only for few inputs and many outputs.");
+    if (nin + npar > 1)
+        para_wordsf(&pa, body, " Here the gradient of %s with respect to its %u inputs and params takes 1 backward sweep "
+                               "against %u forward sweeps.", L, nin + npar, nin + npar);
+    y -= para_layout(p, pg, &pa, x, y, width, 0) + 6;
+    para_free(&pa);
+    y -= pdf_modes_table(p, pg, x, y, width);
+    if (pa.oom || pa.text.oom)
+        err_set(p->err, ERR_IO, "out of memory");
+    return top - y;
+}
+
+/* The "Jacobian and modes" page: the matrices and the forward steps shrink to excerpts until the
+ * page holds them, and then the forward steps give way to one line. */
+static bool pdf_jac_page(Pdf *p)
+{
+    double x = PDF_TABLE_SIDE, width = p->paper_w - 2 * PDF_TABLE_SIDE;
+    double top = p->paper_h - PDF_MARGIN, room = top - PDF_MARGIN - 14;
+    uint32_t maxr = PDF_MAT_MAX_ROWS;
+    bool lean = false;
+    while (pdf_ok(p) && pdf_jac_body(p, NULL, x, top, width, maxr, lean) > room) {
+        if (maxr > PDF_MAT_MIN_ROWS)
+            maxr--;
+        else if (!lean)
+            lean = true;
+        else
+            break; /* cannot happen with matrices of PDF_MAT_MIN_ROWS rows; drawn as is */
+    }
+    HPDF_Page pg = pdf_ok(p) ? pdf_add_page(p, false, PDF_TABLE_SIDE) : NULL;
+    if (!pg)
+        return false;
+    pdf_bookmark(p, NULL, pg, "Jacobian and modes", NULL);
+    pdf_jac_body(p, pg, x, top, width, maxr, lean);
+    return pdf_ok(p);
 }
 
 /* ---- tables ---- */
@@ -1658,20 +2419,25 @@ static bool pdf_tables(Pdf *p)
 static bool pdf_build(Pdf *p)
 {
     const Trace *t = p->t;
-    bool steps = p->o->steps && t->nbwd > 0;
+    /* the frames the DOT and SVG emitters write: backward steps (none in --mode forward), then
+     * the forward-mode sweep's (--mode forward|both) */
+    uint32_t nb = p->o->steps ? dotgraph_frame_count(t, p->o->jac, false) : 0;
+    uint32_t nf = p->o->steps ? dotgraph_frame_count(t, p->o->jac, true) : 0;
     DotPins *pins = NULL;
-    Agraph_t *g = pdf_layout(p, UINT32_MAX, NULL, steps ? &pins : NULL);
+    Agraph_t *g = pdf_layout(p, UINT32_MAX, false, NULL, nb + nf ? &pins : NULL);
     if (!g)
         return false;
     Plan pl = {0};
     bool ok = pdf_plan(p, g, &pl) && pdf_page_one(p, g, &pl) && pdf_tile_pages(p, g, &pl);
     pdf_unlayout(p, g);
-    HPDF_Outline group = NULL;
-    for (uint32_t k = 0; ok && steps && k < t->nbwd; k++)
-        ok = pdf_step_page(p, k, pl.landscape, pins, &group);
+    HPDF_Outline group = NULL, fgroup = NULL;
+    for (uint32_t k = 0; ok && k < nb; k++)
+        ok = pdf_step_page(p, k, false, pl.landscape, pins, &group);
+    for (uint32_t k = 0; ok && k < nf; k++)
+        ok = pdf_step_page(p, k, true, pl.landscape, pins, &fgroup);
     dotgraph_pins_free(pins);
     plan_free(&pl);
-    ok = ok && pdf_depth_page(p) && pdf_tables(p);
+    ok = ok && pdf_depth_page(p) && pdf_jac_page(p) && pdf_tables(p);
     if (ok)
         pdf_footers(p);
     return ok && pdf_ok(p);
@@ -1740,6 +2506,7 @@ bool emit_pdf(const Trace *t, const EmitOpts *o, OutSet *out, const char *dir, E
     p.c_fan = pdf_hex(COLOR_FANOUT);
     p.c_active = pdf_hex(COLOR_ACTIVE);
     p.c_const = pdf_hex(COLOR_CONST);
+    p.c_tan = pdf_hex(COLOR_TANGENT);
 
     char *path = outfile_path(dir, o->stem, NULL, "pdf");
     if (!path)

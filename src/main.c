@@ -752,11 +752,12 @@ static int run_model(const Opts *o)
         warn_nonfinite(t, &src, o->precision);
     if (o->check && !ad_check(t, 0, &err))
         goto done;
-    /* the mode comparison goes into the JSON trace (which the HTML report embeds) and the -v
-     * table; a run writing neither does not spend its time */
+    /* the mode comparison goes into the JSON trace (which the HTML report embeds), the PDF's
+     * Jacobian page and the -v table; a run writing none of them does not spend its time */
     bool compare = o->verbose;
     for (size_t i = 0; i < nchosen; i++)
-        compare = compare || strcmp(chosen[i]->name, "json") == 0 || strcmp(chosen[i]->name, "html") == 0;
+        compare = compare || strcmp(chosen[i]->name, "json") == 0 || strcmp(chosen[i]->name, "html") == 0 ||
+                  strcmp(chosen[i]->name, "pdf") == 0;
     if (!jac_compute(t, o, compare, &jr, &err))
         goto done;
 

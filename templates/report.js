@@ -164,6 +164,74 @@
   }
   function known(r, s) { return r !== null && r <= s; }
 
+  /* ---- forward mode: the tangents of any input, from the trace's local derivatives ----------- */
+
+  /* A trace number as a double: null with its marker is NaN or ±Infinity (see num). */
+  var NF_VALUE = { nan: NaN, inf: Infinity, '-inf': -Infinity };
+  function real(v, rec, field) {
+    if (typeof v === 'number') return v;
+    var m = rec ? rec[field + '_nonfinite'] || (field === 'value' ? rec.nonfinite : undefined) : undefined;
+    return Object.prototype.hasOwnProperty.call(NF_VALUE, m) ? NF_VALUE[m] : NaN;
+  }
+  function byId(a, b) { return a - b; }
+  /* The Jacobian's columns: every input and param, in id order (consts have no derivative). */
+  var leafIds = trace.nodes.filter(function (n) { return n.kind === 'input' || n.kind === 'param'; })
+    .map(function (n) { return n.id; }).sort(byId);
+  var nodeOrder = trace.nodes.map(function (n) { return n.id; }).sort(byId);
+  var sweepMemo = new Map();
+  /* One forward-mode sweep with tangent 1 on `leaf` and 0 on every other leaf, the way jac.c's
+   * jac_tangents does it (so the numbers are the same doubles): the nodes in id order, which is
+   * evaluation order; an op node's tangent is the sum over its in-edges, in slot order, of
+   * local × the operand's tangent, counting only operands that depend on the leaf (a non-finite
+   * local derivative off every path then cannot turn a tangent into NaN). `steps` are the op
+   * nodes that depend on the leaf: one step each, in the order the sweep completes them. */
+  function sweep(leaf) {
+    if (sweepMemo.has(leaf)) return sweepMemo.get(leaf);
+    var tan = new Map(), etan = new Map(), dep = new Set([leaf]), steps = [], at = new Map();
+    nodeOrder.forEach(function (id) {
+      var n = nodes.get(id);
+      if (id === leaf) { tan.set(id, 1); return; }
+      tan.set(id, 0);
+      if (n.kind !== 'op' || id < leaf) return;
+      var s = 0, d = false;
+      inEdges.get(id).forEach(function (e) {
+        var v = 0;
+        if (dep.has(e.from)) { v = real(e.local, e, 'local') * tan.get(e.from); s += v; d = true; }
+        etan.set(e.id, v);
+      });
+      tan.set(id, s);
+      if (d) { dep.add(id); at.set(id, steps.length); steps.push(id); }
+    });
+    var r = { leaf: leaf, tan: tan, etan: etan, dep: dep, steps: steps, stepOf: at };
+    sweepMemo.set(leaf, r);
+    return r;
+  }
+  function edgeTan(sw, id) { return sw.etan.has(id) ? sw.etan.get(id) : 0; }
+
+  /* The trace's own forward-mode sweep (--mode forward|both, one --wrt leaf) must be what this
+   * page computes: every node's and edge's tangent and the order of the steps. A difference is
+   * reported on the console (the browser test fails on it) and in window.gradviz. */
+  var traceSweep = trace.forward_mode && nodes.has(trace.forward_mode.wrt) ? trace.forward_mode : null;
+  var sweepMismatch = null;
+  (function verifySweep() {
+    if (!traceSweep) return;
+    var sw = sweep(traceSweep.wrt), bad = [];
+    var same = function (a, b) { return a === b || (Number.isNaN(a) && Number.isNaN(b)); };
+    trace.nodes.forEach(function (n) {
+      if ('tangent' in n && !same(real(n.tangent, n, 'tangent'), sw.tan.get(n.id))) bad.push('n' + n.id);
+    });
+    (trace.edges || []).forEach(function (e) {
+      if ('tangent' in e && !same(real(e.tangent, e, 'tangent'), edgeTan(sw, e.id))) bad.push('e' + e.id);
+    });
+    var order = (traceSweep.steps || []).map(function (st) { return st.node; });
+    if (order.join(',') !== sw.steps.join(',')) bad.push('steps');
+    sweepMismatch = bad;
+    if (bad.length) {
+      console.warn('gradviz: the forward-mode tangents computed here differ from the trace\'s forward_mode at ' +
+        bad.slice(0, 6).join(', '));
+    }
+  })();
+
   /* ---- names and expressions ---------------------------------------------------------------- */
 
   var INFIX = { add: [' + ', 1], sub: [' − ', 1], mul: ['·', 2], div: ['/', 2], pow: ['^', 4] };
@@ -246,7 +314,10 @@
   var graphWrap = $('gv-graph');
   var svg = graphWrap ? graphWrap.querySelector('svg') : null;
   var nodeEls = new Map(), edgeEls = new Map();
-  var cells = { n: new Map(), e: new Map() };  /* id -> {grad, val, local, sum} cell records */
+  var cells = { n: new Map(), e: new Map() };  /* id -> {grad, val, local, sum, tan} cell records */
+  /* The drawing has tangent cells of its own (n<ID>-tan, e<ID>-tan: a trace with forward_mode);
+   * forward mode then writes the chosen leaf's tangents there, else in the gradient cells. */
+  var tanCells = false;
   var natural = { w: 0, h: 0 };
 
   /* Cell links (Graphviz writes HREF cells as <a xlink:href="#n5-grad">) must never navigate. */
@@ -330,7 +401,7 @@
     });
     /* Label cells: g#a_<n|e><ID>-<role>; the number is in the last <text> of the cell. */
     Array.prototype.forEach.call(svg.querySelectorAll('g[id^="a_"]'), function (g) {
-      var m = /^a_([ne])(\d+)-(grad|val|local|sum)$/.exec(g.id);
+      var m = /^a_([ne])(\d+)-(grad|val|local|sum|tan)$/.exec(g.id);
       if (!m) return;
       Array.prototype.slice.call(g.querySelectorAll('a')).forEach(function (a) {
         while (a.firstChild) a.parentNode.insertBefore(a.firstChild, a);
@@ -351,11 +422,15 @@
         anchor: text.getAttribute('text-anchor'), x: text.getAttribute('x'), cx: null,
         /* a number that follows another run on its line ("← 1.5") stays where it starts;
          * one alone on its line is re-centred when its text changes */
-        inline: Array.prototype.some.call(texts, function (o) { return o !== text && o.getAttribute('y') === text.getAttribute('y'); })
+        inline: Array.prototype.some.call(texts, function (o) { return o !== text && o.getAttribute('y') === text.getAttribute('y'); }),
+        /* an edge's "← " ("↑ " top to bottom) before its contribution: forward mode turns it round */
+        arrow: texts.length >= 2 && /^[←↑]$/.test(texts[texts.length - 2].textContent.trim()) ? texts[texts.length - 2] : null
       };
+      if (rec.arrow) rec.arrowOrig = rec.arrow.textContent;
       var map = cells[m[1]];
       if (!map.has(id)) map.set(id, {});
       map.get(id)[m[3]] = rec;
+      if (m[3] === 'tan') tanCells = true;
     });
   }
 
@@ -421,7 +496,22 @@
 
   /* ---- state ------------------------------------------------------------------------------------ */
 
-  var state = { step: -1, playing: false, timer: 0, selected: null, hover: null, zoom: 1, fit: true };
+  /* mode: 'reverse' steps through the backward pass, 'forward' through the forward-mode sweep
+   * of the leaf `wrt`; step counts from -1 (before the first step) in either. */
+  var state = { step: -1, playing: false, timer: 0, selected: null, hover: null, zoom: 1, fit: true,
+    mode: 'reverse', wrt: traceSweep ? traceSweep.wrt : leafIds[0] };
+  function forward() { return state.mode === 'forward' && state.wrt !== undefined; }
+  function fw() { return sweep(state.wrt); }
+  /* Steps in the current mode, and the node completed at step s (null before the first). */
+  function stepCount() { return forward() ? fw().steps.length : N; }
+  function activeAt(s) { return s < 0 ? null : forward() ? fw().steps[s] : backward[s].node; }
+  /* Step at which a tangent is known in the sweep sw: a node's at its own step, an edge's at its
+   * consumer's; whatever does not depend on the leaf is 0 from the start, as is the leaf's 1. */
+  function tanReady(sw, id) { return sw.stepOf.has(id) ? sw.stepOf.get(id) : -Infinity; }
+  function edgeTanReady(sw, e) { return sw.stepOf.has(e.to) ? sw.stepOf.get(e.to) : -Infinity; }
+  function wrtName() { return nodeName(state.wrt); }
+  /* "∂v/∂x1" with v's name, or "∂(x1·x2)/∂x1". */
+  function dX(id) { return '∂' + dName(id) + '/∂' + dName(state.wrt); }
 
   function sumParts(f, s) {
     var all = true;
@@ -473,10 +563,25 @@
   }
 
   function renderSvg(s) {
+    var fwd = forward(), sw = fwd ? fw() : null;
+    /* in forward mode, the cells that show the tangents */
+    var tanRole = function (c, rec) { return fwd && (tanCells ? rec === c.tan : rec !== c.tan); };
     cells.n.forEach(function (c, id) {
       var r = readyStep(id);
-      [c.grad, c.sum].forEach(function (rec) {
+      [c.grad, c.sum, c.tan].forEach(function (rec) {
         if (!rec) return;
+        var isTan = tanRole(c, rec);
+        rec.text.classList.toggle('gv-tan', isTan);
+        if (isTan) {
+          /* the node's tangent, "∂u2/∂x1 = 2" where the cell names what it holds
+           * ("∂y1/∂x1 = …"), the bare number where it does not */
+          var n = nodes.get(id), rt = tanReady(sw, id), kt = rt <= s;
+          var pre = rec.prefix ? '∂' + (n.name || '·') + '/∂' + wrtName() + ' = ' : '';
+          setCellText(rec, pre + (kt ? fmt(sw.tan.get(id)) : '?'), !kt, rt === s);
+          return;
+        }
+        /* the drawing's own text: a tangent cell outside forward mode, the gradients in it */
+        if (rec === c.tan || fwd) { setCellText(rec, rec.orig, false, false); return; }
         var k = known(r, s) || r === null;
         var f = fanout.get(id);
         if (k || !rec.sum || !f) {
@@ -489,15 +594,32 @@
       });
     });
     cells.e.forEach(function (c, id) {
-      if (!c.grad) return;
       var e = edges.get(id);
-      var k = e ? edgeStep(e) : null;
-      var ok = k === null || k <= s;
-      setCellText(c.grad, ok ? c.grad.orig : c.grad.prefix + '?', !ok, k === s);
+      [c.grad, c.tan].forEach(function (rec) {
+        if (!rec) return;
+        var isTan = tanRole(c, rec);
+        rec.text.classList.toggle('gv-tan', isTan);
+        if (rec.arrow) {
+          rec.arrow.textContent = isTan ? rec.arrowOrig.replace('←', '→').replace('↑', '↓') : rec.arrowOrig;
+          rec.arrow.classList.toggle('gv-tan', isTan);
+        }
+        if (isTan) {
+          /* the tangent the edge carries forward: local × its operand's tangent */
+          var kt = e ? edgeTanReady(sw, e) : -Infinity;
+          setCellText(rec, kt <= s ? fmt(edgeTan(sw, id)) : '?', kt > s, kt === s);
+          return;
+        }
+        if (rec === c.tan || fwd) { setCellText(rec, rec.orig, false, false); return; }
+        var k = e ? edgeStep(e) : null;
+        var ok = k === null || k <= s;
+        setCellText(rec, ok ? rec.orig : rec.prefix + '?', !ok, k === s);
+      });
     });
-    var active = s >= 0 ? backward[s].node : null;
+    var active = activeAt(s);
     nodeEls.forEach(function (g, id) {
       g.classList.toggle('gv-active', id === active);
+      /* forward mode: what does not depend on the leaf takes no part in the sweep */
+      g.classList.toggle('gv-indep', fwd && !sw.dep.has(id));
       var sel = state.selected && state.selected.type === 'node' && state.selected.id === id;
       g.classList.toggle('gv-selected', !!sel);
       g.setAttribute('aria-pressed', sel ? 'true' : 'false');
@@ -505,11 +627,21 @@
     });
     edgeEls.forEach(function (g, id) {
       var e = edges.get(id);
-      var k = edgeStep(e);
       g.classList.toggle('gv-in', active !== null && e.to === active);
+      if (fwd) {
+        var kt = edgeTanReady(sw, e);
+        g.classList.remove('gv-flowed');
+        g.classList.toggle('gv-tflowed', sw.dep.has(e.from) && kt >= 0 && kt < s);
+        g.classList.toggle('gv-indep', !sw.dep.has(e.from));
+        return;
+      }
+      var k = edgeStep(e);
+      g.classList.remove('gv-tflowed');
+      g.classList.remove('gv-indep');
       g.classList.toggle('gv-flowed', k !== null && k >= 0 && k < s);
     });
   }
+
 
   function gradText(id, s) {
     var n = nodes.get(id), r = readyStep(id);
@@ -520,9 +652,18 @@
     var n = nodes.get(id);
     var parts = [nodeTitle(id) + ',', n.kind === 'op' ? 'operation' : n.kind + ','];
     parts.push('value ' + num(n.value, n) + ',');
-    if (!isConst(id)) parts.push('gradient ' + gradText(id, s));
-    if (s >= 0 && backward[s].node === id) parts.push('(active step)');
+    if (forward()) {
+      if (!isConst(id)) parts.push('tangent ' + dX(id) + ' ' + tanText(id, s));
+    } else if (!isConst(id)) parts.push('gradient ' + gradText(id, s));
+    if (s >= 0 && activeAt(s) === id) parts.push('(active step)');
     return parts.join(' ');
+  }
+  /* A node's tangent at forward step s: the number once its step is done, "?" before, "—" for
+   * a const (no derivative). */
+  function tanText(id, s) {
+    if (isConst(id)) return '—';
+    var sw = fw();
+    return tanReady(sw, id) <= s ? fmt(sw.tan.get(id)) : '?';
   }
 
   /* ---- the step panel ----------------------------------------------------------------------------- */
@@ -540,8 +681,72 @@
     return box;
   }
 
+  /* The forward-mode step panel: the tangent of the node completed at step s as the sum over
+   * its operands u of ∂v/∂u · ∂u/∂x, written out with the numbers. */
+  function renderExplainFwd(s) {
+    var sw = fw(), M = sw.steps.length, X = wrtName();
+    var plural = function (k, w) { return k + ' ' + w + (k === 1 ? '' : 's'); };
+    if (s < 0) {
+      append(explain, [
+        el('h3', null, [stepTag('Start'), 'Forward mode: tangents with respect to ', el('b', 'sym', X)]),
+        el('p', null, ['Every node v gets a ', numSpan('tan', 'tangent ∂v/∂' + X), ': how fast v changes as ', X,
+          ' changes. The sweep starts with ', numSpan('tan', dX(state.wrt) + ' = 1'), ' and 0 on every other input and param,',
+          ' then visits the ', plural(M, 'operation'), ' that depend on ', X, ' in evaluation order, each adding up',
+          ' its local derivatives times its operands\' tangents:']),
+        formula('tan', ['∂v/∂' + X, 'Σ ∂v/∂u · ∂u/∂' + X]),
+        el('p', 'muted', ['One sweep gives the derivative of every output with respect to ', X,
+          ': a column of the Jacobian. The whole Jacobian takes one forward sweep per input and param (' + leafIds.length +
+          ') or one backward sweep per output (' + outputs.length + ').']),
+        el('p', 'muted', 'Press Next (→) to begin.')
+      ]);
+      return;
+    }
+    var id = sw.steps[s], n = nodes.get(id) || {};
+    append(explain, el('h3', null, [stepTag('Step ' + (s + 1) + ' / ' + M), el('span', 'sym', nodeTitle(id)),
+      !n.name ? el('span', 'muted', '#' + id) : null]));
+    var ins = inEdges.get(id).filter(function (e) { return !isConst(e.from); });
+    var symb = [], nums = [];
+    ins.forEach(function (e, i) {
+      symb.push((i ? ' + ' : '') + '∂' + dName(id) + '/∂' + dName(e.from) + ' · ' + dX(e.from));
+      nums.push([i ? ' + ' : '', '(', numSpan('local', num(e.local, e, 'local')), ')(',
+        numSpan(sw.dep.has(e.from) ? 'tan' : 'unknown', fmt(sw.tan.get(e.from))), ')']);
+    });
+    append(explain, formula('tan', [dX(id), symb.join(''), nums, numSpan('tan', fmt(sw.tan.get(id)))]));
+    ins.forEach(function (e) {
+      var from = e.from, box = el('div', 'contrib');
+      append(box, el('div', 'contrib-h', ['→ from ', el('span', 'sym', nodeName(from)),
+        el('span', 'muted', ' (operand ' + (e.slot + 1) + ')')]));
+      if (e.rule) append(box, el('div', 'rule', e.rule));
+      var note;
+      if (!sw.dep.has(from)) {
+        note = nodeName(from) + ' does not depend on ' + X + ': its tangent is 0, so this edge carries 0.';
+      } else if (from === state.wrt) {
+        note = nodeName(from) + ' is the input itself: ' + dX(from) + ' = 1.';
+      } else {
+        note = dX(from) + ' was completed at step ' + (sw.stepOf.get(from) + 1) + '.';
+      }
+      append(box, formula('tan', ['∂' + dName(id) + '/∂' + dName(from) + ' · ' + dX(from),
+        ['(', numSpan('local', num(e.local, e, 'local')), ')(', numSpan('tan', fmt(sw.tan.get(from))), ')'],
+        numSpan('tan', fmt(edgeTan(sw, e.id)))]));
+      append(box, el('p', 'note', note));
+      append(explain, box);
+    });
+    var oi = outputs.indexOf(id);
+    if (oi >= 0) {
+      var msg = [el('span', 'done-badge', '✓ output'), ': ', dX(id), ' = ', numSpan('tan', fmt(sw.tan.get(id))),
+        ' is the entry (' + nodeName(id) + ', ' + X + ') of the Jacobian.'];
+      if (id === primary && nodes.has(state.wrt)) {
+        var w = nodes.get(state.wrt);
+        msg.push(' The backward pass finds the same number as the gradient of ' + X + ': ',
+          numSpan('grad', dL(state.wrt) + ' = ' + num(w.grad, w, 'grad')), '.');
+      }
+      append(explain, el('p', 'note', msg));
+    }
+  }
+
   function renderExplain(s) {
     clear(explain);
+    if (forward()) { renderExplainFwd(s); return; }
     if (s < 0) {
       append(explain, [
         el('h3', null, [stepTag('Start'), 'Forward pass done']),
@@ -646,7 +851,14 @@
       append(detailsBox, el('p', 'muted', 'Hover or click a node in the graph, or a name in the tables.'));
       return;
     }
-    var s = state.step, dl = el('dl');
+    /* forward mode: the gradients as the finished backward pass has them, and the tangents as
+     * far as the sweep has come */
+    var fwd = forward(), s = fwd ? N - 1 : state.step, dl = el('dl');
+    var tanRow = function (label, ready, value) {
+      if (!fwd) return;
+      dlRow(dl, label, ready <= state.step ? numSpan('tan', fmt(value))
+        : [numSpan('unknown', '?'), el('span', 'muted', ' (forward step ' + (ready + 1) + ')')]);
+    };
     if (what.type === 'edge') {
       var e = edges.get(what.id);
       if (!e) return;
@@ -658,6 +870,7 @@
       var k = edgeStep(e);
       dlRow(dl, 'Contribution', k === null ? el('span', 'muted', 'none (from a constant)')
         : (k <= s ? numSpan('grad', num(e.grad, e, 'grad')) : [numSpan('unknown', '?'), el('span', 'muted', ' (sent at step ' + (k + 1) + ')')]));
+      if (fwd) tanRow('Tangent carried', edgeTanReady(fw(), e), edgeTan(fw(), e.id));
       append(detailsBox, dl);
       return;
     }
@@ -682,6 +895,7 @@
       var sp = sumParts(fanout.get(id), s);
       dlRow(dl, 'Sum over paths', joinTerms(sp.parts));
     }
+    if (fwd && !isConst(id)) tanRow(dX(id), tanReady(fw(), id), fw().tan.get(id));
     var ins = inEdges.get(id);
     if (n.kind === 'op' && ins.length) {
       dlRow(dl, 'Inputs', ins.map(function (e, i) {
@@ -691,6 +905,7 @@
     var outs = outEdges.get(id);
     if (outs.length) dlRow(dl, 'Used by', outs.map(function (e, i) { return [i ? ', ' : '', el('span', 'sym', nodeName(e.to))]; }));
     if (stepOf.has(id)) dlRow(dl, 'Backward step', String(stepOf.get(id) + 1) + ' of ' + N);
+    if (fwd && fw().stepOf.has(id)) dlRow(dl, 'Forward step', String(fw().stepOf.get(id) + 1) + ' of ' + fw().steps.length);
     var src = sourceLine(n.line);
     if (src) dlRow(dl, 'Source', src);
     append(detailsBox, dl);
@@ -748,7 +963,9 @@
 
   /* ---- tables ------------------------------------------------------------------------------------- */
 
-  var nodeRows = new Map(), nodeGradCells = new Map();
+  var nodeRows = new Map(), nodeGradCells = new Map(), nodeStepCells = new Map();
+  /* Column heads that name what the column holds in the current mode. */
+  var tableHeads = {};
   /* Cells that follow the step like the drawing: an edge's contribution, a fan-out term, a sum. */
   var edgeGradCells = new Map(), fanoutCells = [];
 
@@ -770,17 +987,19 @@
   function setupTables() {
     var t = $('gv-nodes');
     if (t) {
+      tableHeads.grad = th('', 'num');
+      tableHeads.step = th('', 'num');
       var head = el('thead', null, el('tr', null, [th('#', 'num'), th('Node'), th('Kind'), th('Op'),
-        th('Value', 'num'), th('Gradient ∂' + outName + '/∂·', 'num'), th('Line', 'num'), th('Step', 'num')]));
+        th('Value', 'num'), tableHeads.grad, th('Line', 'num'), tableHeads.step]));
       var body = el('tbody');
       trace.nodes.forEach(function (n) {
-        var gcell = td('', 'num n-grad');
+        var gcell = td('', 'num n-grad'), scell = td('', 'num muted');
         nodeGradCells.set(n.id, gcell);
+        nodeStepCells.set(n.id, scell);
         var tr = el('tr', null, [td(String(n.id), 'num muted'), td(nodeButton(n.id)), td(n.kind),
           td(n.kind === 'op' ? el('span', 'sym', n.label || n.op) : '', null),
           td(num(n.value, n), 'num n-val'), gcell,
-          td(typeof n.line === 'number' ? String(n.line) : '', 'num muted'),
-          td(stepOf.has(n.id) ? String(stepOf.get(n.id) + 1) : '', 'num muted')]);
+          td(typeof n.line === 'number' ? String(n.line) : '', 'num muted'), scell]);
         nodeRows.set(n.id, tr);
         body.appendChild(tr);
       });
@@ -795,8 +1014,9 @@
           td(num(e.value, e), 'num n-val'), td(num(e.local, e, 'local'), 'num n-local'),
           edgeGradCell(e), td(e.rule || '', 'sym')]));
       });
+      tableHeads.contrib = th('', 'num');
       append(et, [el('caption', 'sr-only', 'Every edge'), el('thead', null, el('tr', null, [th('#', 'num'), th('From → to'),
-        th('Slot', 'num'), th('Value', 'num'), th('Local ∂', 'num'), th('Contribution', 'num'), th('Rule')])), ebody]);
+        th('Slot', 'num'), th('Value', 'num'), th('Local ∂', 'num'), tableHeads.contrib, th('Rule')])), ebody]);
     }
     var ft = $('gv-fanout');
     if (ft) {
@@ -870,18 +1090,268 @@
     cell.classList.toggle('n-unknown', text === '?');
   }
 
+  /* The tables follow the step: in forward mode the gradient and contribution columns hold the
+   * tangents instead, and the fan-out sums are shown finished. */
   function renderTables(s) {
-    var active = s >= 0 ? backward[s].node : null;
+    var active = activeAt(s), fwd = forward(), sw = fwd ? fw() : null;
+    if (tableHeads.grad) tableHeads.grad.textContent = fwd ? 'Tangent ∂·/∂' + wrtName() : 'Gradient ∂' + outName + '/∂·';
+    if (tableHeads.step) tableHeads.step.textContent = fwd ? 'Fwd step' : 'Step';
+    if (tableHeads.contrib) tableHeads.contrib.textContent = fwd ? 'Tangent carried' : 'Contribution';
     nodeRows.forEach(function (tr, id) { tr.classList.toggle('is-active', id === active); });
-    nodeGradCells.forEach(function (cell, id) { setKnown(cell, gradText(id, s)); });
+    nodeGradCells.forEach(function (cell, id) {
+      cell.className = 'num ' + (fwd ? 'n-tan' : 'n-grad');
+      setKnown(cell, fwd ? tanText(id, s) : gradText(id, s));
+    });
+    nodeStepCells.forEach(function (cell, id) {
+      var st = fwd ? sw.stepOf.get(id) : stepOf.get(id);
+      cell.textContent = st === undefined ? '' : String(st + 1);
+    });
     edgeGradCells.forEach(function (cell, id) {
-      var e = edges.get(id), k = edgeStep(e);
+      var e = edges.get(id);
+      cell.className = 'num ' + (fwd ? 'n-tan' : 'n-grad');
+      if (fwd) {
+        setKnown(cell, edgeTanReady(sw, e) <= s ? fmt(edgeTan(sw, id)) : '?');
+        return;
+      }
+      var k = edgeStep(e);
       setKnown(cell, k === null ? '—' : k <= s ? num(e.grad, e, 'grad') : '?');
     });
+    var rs = fwd ? N - 1 : s;
     fanoutCells.forEach(function (c) {
-      sumParts(c.f, s).parts.forEach(function (p, i) { setKnown(c.terms[i], p.text); });
-      setKnown(c.sum, gradText(c.id, s));
+      sumParts(c.f, rs).parts.forEach(function (p, i) { setKnown(c.terms[i], p.text); });
+      setKnown(c.sum, gradText(c.id, rs));
     });
+    renderJacobian(s);
+  }
+
+  /* ---- the Jacobian card --------------------------------------------------------------------- */
+
+  var jac = trace.jacobian && Array.isArray(trace.jacobian.rows) && Array.isArray(trace.jacobian.cols) ? trace.jacobian : null;
+  var JAC_MAX_ROWS = 40, JAC_MAX_COLS = 24; /* a bigger matrix shows an excerpt; the JSON has it all */
+  var jacCells = []; /* {td, row (node id), col (node id)} of the main table, for highlighting */
+
+  /* Entry (i, j) of matrix `name` of `holder` (jacobian.values, via.f, ...) as text: a number, or
+   * a null's marker from <name>_nonfinite (schema). */
+  function matText(holder, name, i, j) {
+    var row = holder[name] && holder[name][i];
+    var v = row ? row[j] : undefined;
+    if (typeof v === 'number') return fmt(v);
+    var marks = holder[name + '_nonfinite'] || [];
+    for (var k = 0; k < marks.length; k++) {
+      if (marks[k].row === i && marks[k].col === j) return NONFINITE[marks[k].value] || '—';
+    }
+    return '—';
+  }
+  function refName(r) { return r && typeof r.name === 'string' ? r.name : r && nodes.has(r.id) ? nodeName(r.id) : '?'; }
+  function withSub(base, s) { return [base, el('sub', null, s)]; }
+
+  /* A matrix as a table: the corner names it, column heads and row heads name the nodes.
+   * opts: {id, corner, rows, cols, holder, name, primaryRow, replay (column heads start the
+   * forward sweep of their leaf), main (cells recorded for highlighting)}. */
+  function matrixTable(o) {
+    var nr = Math.min(o.rows.length, JAC_MAX_ROWS), nc = Math.min(o.cols.length, JAC_MAX_COLS);
+    var t = el('table', 'data matrix');
+    t.id = o.id;
+    var heads = [el('th', 'corner', o.corner)];
+    for (var j = 0; j < nc; j++) {
+      var c = o.cols[j], h;
+      if (o.replay && leafIds.indexOf(c.id) >= 0) {
+        h = el('button', 'linkish', refName(c));
+        h.type = 'button';
+        h.title = 'Replay the forward-mode sweep for ' + refName(c) + ': it computes this column';
+        h.addEventListener('click', (function (id) { return function () { setMode('forward', id); }; })(c.id));
+      } else {
+        h = refName(c);
+      }
+      var hc = th(h, 'num' + (j === 0 ? ' first' : '') + (j === nc - 1 ? ' last' : ''));
+      if (c.kind === 'param') hc.classList.add('param');
+      heads.push(hc);
+    }
+    if (nc < o.cols.length) heads.push(th('…', 'num'));
+    var body = el('tbody');
+    for (var i = 0; i < nr; i++) {
+      var r = o.rows[i], rh = el('th', 'rowhead', refName(r));
+      rh.setAttribute('scope', 'row');
+      var tr = el('tr', r.id === o.primaryRow ? 'primary' : null, [rh]);
+      for (var k = 0; k < nc; k++) {
+        var cell = td(matText(o.holder, o.name, i, k), 'num' + (k === 0 ? ' first' : '') + (k === nc - 1 ? ' last' : ''));
+        cell.setAttribute('data-row', String(i));
+        cell.setAttribute('data-col', String(k));
+        if (o.main) jacCells.push({ td: cell, row: r.id, col: o.cols[k].id });
+        tr.appendChild(cell);
+      }
+      if (nc < o.cols.length) tr.appendChild(td('…', 'num muted'));
+      body.appendChild(tr);
+    }
+    append(t, [el('thead', null, el('tr', null, heads)), body]);
+    var box = el('div', 'matrix-box', el('div', 'table-wrap', t));
+    if (nr < o.rows.length || nc < o.cols.length) {
+      append(box, el('p', 'note muted', 'Showing ' + nr + ' of ' + o.rows.length + ' rows and ' + nc + ' of ' +
+        o.cols.length + ' columns; the JSON trace has them all.'));
+    }
+    return box;
+  }
+
+  /* "140 ns", "3.2 ms": %.3g of the right unit (the formatter is C's). */
+  function seconds(v) {
+    if (typeof v !== 'number' || !(v >= 0)) return '—';
+    if (v < 1e-6) return fmtG(v * 1e9, 3) + ' ns';
+    if (v < 1e-3) return fmtG(v * 1e6, 3) + ' µs';
+    if (v < 1) return fmtG(v * 1e3, 3) + ' ms';
+    return fmtG(v, 3) + ' s';
+  }
+  function count(v) { return typeof v === 'number' ? Math.round(v).toLocaleString('en-US') : '—'; }
+
+  function modesTable(m) {
+    var what = { jacobian: 'Jacobian', gradient_inputs: '∂' + outName + '/∂inputs', gradient_inputs_params: '∂' + outName + '/∂(inputs, params)' };
+    var t = el('table', 'data modes');
+    t.id = 'gv-modes';
+    var group = function (text) { var g = th(text, 'group'); g.colSpan = 3; return g; };
+    var h1 = el('tr', null, [th(''), th(''), group('Reverse mode'), group('Forward mode'), th('')]);
+    var h2 = el('tr', null, [th('Task'), th('Size', 'num'), th('Sweeps', 'num'), th('Multiply-adds', 'num'), th('Time', 'num'),
+      th('Sweeps', 'num'), th('Multiply-adds', 'num'), th('Time', 'num'), th('Time ratio', 'num')]);
+    var body = el('tbody'), est = false;
+    (m.tasks || []).forEach(function (k) {
+      var cost = function (c) {
+        var mark = c && c.estimated ? '~' : '';
+        if (c && c.estimated) est = true;
+        return [td(c ? count(c.sweeps) : '—', 'num sweeps'), td(c ? mark + count(c.edges) : '—', 'num'),
+          td(c ? mark + seconds(c.seconds) : '—', 'num')];
+      };
+      var ratio = typeof k.ratio === 'number'
+        ? ((k.reverse && k.reverse.estimated) || (k.forward && k.forward.estimated) ? '~' : '') + fmtG(k.ratio, 3) + '×' : '—';
+      var tr = el('tr', null, [td(what[k.task] || k.task, 'sym'), td(k.rows + ' × ' + k.cols, 'num'),
+        cost(k.reverse), cost(k.forward), td(ratio, 'num ratio')]);
+      tr.setAttribute('data-task', k.task);
+      body.appendChild(tr);
+    });
+    append(t, [el('caption', 'sr-only', 'Reverse mode against forward mode'), el('thead', null, [h1, h2]), body]);
+    var notes = [el('p', 'note muted', 'Sweeps: reverse mode one per output, forward mode one per input or param. ' +
+      'Multiply-adds: one per edge a sweep follows (local derivative × the derivative it carries), the elementary ' +
+      'operations. Times are measured when the report was made (the local derivatives, computed once by the forward ' +
+      'pass, are not counted) and vary a little from run to run; the time ratio is forward over reverse.')];
+    if (est) {
+      notes.push(el('p', 'note muted', '~ estimated: running every sweep would have taken over ' + fmtG(m.budget_seconds, 3) +
+        ' s, so an evenly spread sample of them was timed and the rest extrapolated.'));
+    }
+    return el('div', 'matrix-box', [el('div', 'table-wrap', t)].concat(notes));
+  }
+
+  function setupJacobian() {
+    var box = $('gv-jac');
+    if (!box) return;
+    var m = trace.modes;
+    if (!jac && !m) { $('gv-jac-card').hidden = true; return; }
+    clear(box);
+    var via = jac && jac.via && Array.isArray(jac.via.cut) ? jac.via : null;
+    append(box, el('p', null, ['The Jacobian holds the derivative of every output (a row) with respect to every input and ',
+      'param (a column). Reverse mode computes it a row at a time, one backward sweep per output; forward mode a column ',
+      'at a time, one sweep per input. The row of ', el('b', 'sym', outName), ' is the gradient the backward pass shows. ',
+      'Click a column\'s name to replay the forward sweep that computes it.']));
+    if (jac) {
+      append(box, matrixTable({ id: 'gv-jac-J', corner: via ? withSub('J', 'h') : 'J', rows: jac.rows, cols: jac.cols,
+        holder: jac, name: 'values', primaryRow: primary, replay: true, main: true }));
+      var facts = [];
+      if (jac.mode === 'both') {
+        facts.push(['Computed both ways: max |reverse − forward| = ', el('b', null, num(jac.forward_max_abs_diff, jac, 'forward_max_abs_diff')), '.']);
+      } else {
+        facts.push('Computed by ' + (jac.mode === 'forward' ? 'forward' : 'reverse') + ' mode.');
+      }
+      if (jac.check) {
+        var c = jac.check;
+        facts.push([' ', el('span', 'result-pill ' + (c.passed ? 'pass' : 'fail'), c.passed ? '✓ central differences agree' : '✗ central differences disagree'),
+          ' largest relative error ' + num(c.max_rel_error, c, 'max_rel_error') + '.']);
+      }
+      if (sweepMismatch && sweepMismatch.length) {
+        facts.push([' ', el('span', 'result-pill fail', '✗ the forward sweep of this page differs from the trace at ' + sweepMismatch.slice(0, 4).join(', '))]);
+      }
+      append(box, el('p', 'note', facts));
+    }
+    if (via) {
+      append(box, el('h3', 'jac-h', ['Through the cut ', el('span', 'sym', via.cut.map(refName).join(', ')), ': ',
+        el('span', 'sym', [withSub('J', 'h'), ' = ', withSub('J', 'f'), ' · ', withSub('J', 'g')])]));
+      append(box, el('p', null, ['Every path from an input to an output passes through the cut, so the chain rule factorises ',
+        'the Jacobian: ', el('b', 'sym', withSub('J', 'f')), ' holds ∂output/∂cut (partials along the paths that meet no other cut ',
+        'node), ', el('b', 'sym', withSub('J', 'g')), ' holds ∂cut/∂input.']));
+      append(box, el('div', 'matrix-row', [
+        matrixTable({ id: 'gv-jac-f', corner: withSub('J', 'f'), rows: jac.rows, cols: via.cut, holder: via, name: 'f' }),
+        el('span', 'matrix-dot', '·'),
+        matrixTable({ id: 'gv-jac-g', corner: withSub('J', 'g'), rows: via.cut, cols: jac.cols, holder: via, name: 'g' })]));
+      append(box, el('p', 'note', [el('span', 'result-pill ' + (via.agree ? 'pass' : 'fail'),
+        [withSub('J', 'f'), ' · ', withSub('J', 'g'), via.agree ? ' = ' : ' ≠ ', withSub('J', 'h')]),
+        ' max |difference| ' + num(via.max_abs_diff, via, 'max_abs_diff') + ' (relative ' +
+        num(via.max_rel_diff, via, 'max_rel_diff') + ')' + (via.agree ? ', equal to rounding.' : '.')]));
+    }
+    if (m) {
+      append(box, el('h3', 'jac-h', 'Reverse mode against forward mode'));
+      append(box, el('p', 'lecture', [el('b', null, 'Reverse mode needs 1 sweep for many inputs and one output; forward mode needs one per input.'),
+        ' A backward sweep from one output yields its derivative with respect to every input at once, a forward sweep the ',
+        'derivatives of every output with respect to one input. So the gradient of a loss of many parameters costs reverse ',
+        'mode one sweep, and forward mode wins only for few inputs and many outputs.']));
+      append(box, modesTable(m));
+    }
+  }
+
+  /* Forward mode: the column being replayed, and each output's entry once its tangent is in. */
+  function renderJacobian(s) {
+    var fwd = forward(), sw = fwd ? fw() : null;
+    jacCells.forEach(function (c) {
+      var col = fwd && c.col === state.wrt;
+      c.td.classList.toggle('is-col', col);
+      c.td.classList.toggle('is-done', col && tanReady(sw, c.row) <= s);
+      c.td.classList.toggle('is-new', col && tanReady(sw, c.row) === s);
+    });
+  }
+
+  /* ---- the mode switch ------------------------------------------------------------------------- */
+
+  function setMode(mode, leaf) {
+    if (leaf !== undefined && leafIds.indexOf(leaf) >= 0) state.wrt = leaf;
+    state.mode = mode === 'forward' && leafIds.length ? 'forward' : 'reverse';
+    setPlaying(false);
+    syncModeUi();
+    state.step = -1;
+    render();
+  }
+  /* The switch, headings, toggle and legend that name the current mode. */
+  function syncModeUi() {
+    var fwd = forward();
+    var rev = $('gv-mode-rev'), fb = $('gv-mode-fwd'), box = $('gv-mode-fwd-box'), sel = $('gv-wrt');
+    if (rev) { rev.setAttribute('aria-pressed', String(!fwd)); rev.classList.toggle('on', !fwd); }
+    if (fb) fb.setAttribute('aria-pressed', String(fwd));
+    if (box) box.classList.toggle('on', fwd);
+    if (sel && state.wrt !== undefined) sel.value = String(state.wrt);
+    var h = $('gv-steps-h');
+    if (h) h.textContent = fwd ? 'Forward mode: tangents ∂·/∂' + wrtName() : 'Backward pass';
+    var gt = $('gv-show-grad-text');
+    if (gt) {
+      /* the toggle hides every gradient and tangent cell of the drawing */
+      gt.textContent = tanCells ? 'Gradients, tangents' : fwd ? 'Tangents' : 'Gradients';
+      gt.parentNode.classList.toggle('fwd', fwd);
+    }
+    var chipT = document.querySelector('.chip-tan'), chipG = document.querySelector('.chip-grad');
+    if (chipT) chipT.hidden = !fwd;
+    if (chipG) chipG.hidden = fwd;
+    if (graphWrap) graphWrap.classList.toggle('mode-fwd', fwd);
+  }
+
+  function setupMode() {
+    var sw = $('gv-mode'), sel = $('gv-wrt');
+    if (!sw) return;
+    if (!leafIds.length) { sw.hidden = true; return; }
+    if (sel) {
+      leafIds.forEach(function (id) {
+        var o = el('option', null, nodeName(id) + (nodes.get(id).kind === 'param' ? ' (param)' : ''));
+        o.value = String(id);
+        sel.appendChild(o);
+      });
+      sel.value = String(state.wrt);
+      sel.addEventListener('change', function () { setMode('forward', Number(sel.value)); });
+    }
+    syncModeUi();
+    var rev = $('gv-mode-rev'), fb = $('gv-mode-fwd');
+    if (rev) rev.addEventListener('click', function () { if (forward()) setMode('reverse'); });
+    if (fb) fb.addEventListener('click', function () { if (!forward()) setMode('forward'); });
   }
 
   /* ---- controls ----------------------------------------------------------------------------------- */
@@ -890,7 +1360,7 @@
   var btn = { first: $('gv-first'), prev: $('gv-prev'), play: $('gv-play'), next: $('gv-next'), last: $('gv-last') };
 
   function go(s) {
-    s = Math.max(-1, Math.min(N - 1, s | 0));
+    s = Math.max(-1, Math.min(stepCount() - 1, s | 0));
     state.step = s;
     render();
   }
@@ -901,25 +1371,31 @@
     renderExplain(s);
     renderTables(s);
     renderDetails();
-    var active = s >= 0 ? backward[s].node : null;
+    var active = activeAt(s), M = stepCount();
     if (active !== null) followNode(active);
     var line = active !== null && nodes.get(active) ? nodes.get(active).line : null;
     sourceItems.forEach(function (li, i) { li.classList.toggle('is-active', line === i + 1); });
-    if (slider) { slider.value = String(s); slider.setAttribute('aria-valuetext', s < 0 ? 'before the backward pass' : 'step ' + (s + 1) + ' of ' + N); }
-    if (counter) counter.textContent = s < 0 ? 'Start' : 'Step ' + (s + 1) + ' / ' + N;
+    if (slider) {
+      slider.max = String(Math.max(M - 1, -1));
+      slider.value = String(s);
+      slider.setAttribute('aria-label', forward() ? 'Forward-mode step' : 'Backward step');
+      slider.setAttribute('aria-valuetext', s < 0 ? (forward() ? 'before the forward sweep' : 'before the backward pass')
+        : 'step ' + (s + 1) + ' of ' + M);
+    }
+    if (counter) counter.textContent = s < 0 ? 'Start' : 'Step ' + (s + 1) + ' / ' + M;
     if (btn.first) btn.first.disabled = s <= -1;
     if (btn.prev) btn.prev.disabled = s <= -1;
-    if (btn.next) btn.next.disabled = s >= N - 1;
-    if (btn.last) btn.last.disabled = s >= N - 1;
+    if (btn.next) btn.next.disabled = s >= M - 1;
+    if (btn.last) btn.last.disabled = s >= M - 1;
   }
 
   function setPlaying(on) {
     state.playing = on;
     if (state.timer) { clearInterval(state.timer); state.timer = 0; }
     if (on) {
-      if (state.step >= N - 1) go(-1);
+      if (state.step >= stepCount() - 1) go(-1);
       state.timer = setInterval(function () {
-        if (state.step >= N - 1) { setPlaying(false); return; }
+        if (state.step >= stepCount() - 1) { setPlaying(false); return; }
         go(state.step + 1);
       }, 1600);
     }
@@ -934,13 +1410,13 @@
   function setupControls() {
     if (slider) {
       slider.min = '-1';
-      slider.max = String(Math.max(N - 1, -1));
+      slider.max = String(Math.max(stepCount() - 1, -1));
       slider.addEventListener('input', function () { setPlaying(false); go(Number(slider.value)); });
     }
     if (btn.first) btn.first.addEventListener('click', function () { setPlaying(false); go(-1); });
     if (btn.prev) btn.prev.addEventListener('click', function () { stepBy(-1); });
     if (btn.next) btn.next.addEventListener('click', function () { stepBy(1); });
-    if (btn.last) btn.last.addEventListener('click', function () { setPlaying(false); go(N - 1); });
+    if (btn.last) btn.last.addEventListener('click', function () { setPlaying(false); go(stepCount() - 1); });
     if (btn.play) btn.play.addEventListener('click', function () { setPlaying(!state.playing); });
 
     [['gv-show-val', 'hide-val'], ['gv-show-local', 'hide-local'], ['gv-show-grad', 'hide-grad']].forEach(function (p) {
@@ -974,7 +1450,7 @@
           setPlaying(false); go(-1); break;
         case 'End':
           if (typing) return;
-          setPlaying(false); go(N - 1); break;
+          setPlaying(false); go(stepCount() - 1); break;
         case ' ': case 'Spacebar':
           if (pressable || (t && t.getAttribute && t.getAttribute('role') === 'button')) return;
           setPlaying(!state.playing); break;
@@ -1110,7 +1586,9 @@
   setupLayout();
   setupSource();
   setupTables();
+  setupJacobian();
   setupControls();
+  setupMode();
   setupZoom();
   go(-1);
 
@@ -1122,6 +1600,21 @@
     go: function (s) { setPlaying(false); go(s); },
     get step() { return state.step; },
     readyStep: readyStep,
-    edgeStep: function (id) { var e = edges.get(id); return e ? edgeStep(e) : null; }
+    edgeStep: function (id) { var e = edges.get(id); return e ? edgeStep(e) : null; },
+    /* 'reverse' or 'forward'; setMode('forward', leafId) replays the forward sweep of a leaf */
+    get mode() { return state.mode; },
+    get wrt() { return state.wrt; },
+    setMode: function (m, leaf) { setMode(m, leaf); },
+    /* The forward-mode sweep of a leaf as this page computes it: {steps: [node ids],
+     * node: {id: tangent}, edge: {id: tangent}}; and where it differs from the trace's own
+     * forward_mode (null without one, [] when they agree). */
+    tangents: function (leaf) {
+      if (leafIds.indexOf(leaf) < 0) return null;
+      var sw = sweep(leaf), nd = {}, ed = {};
+      sw.tan.forEach(function (v, k) { nd[k] = v; });
+      (trace.edges || []).forEach(function (e) { ed[e.id] = edgeTan(sw, e.id); });
+      return { steps: sw.steps.slice(), node: nd, edge: ed };
+    },
+    get sweepMismatch() { return sweepMismatch; }
   };
 })();

@@ -9,8 +9,12 @@
 // no console errors; clicking Next k times highlights the node of backward[k-1] (the page opens
 // before the backward pass) and shows each gradient formatted as the trace says, "?" for those
 // not known yet; a fan-out sum appears exactly when its last term arrives; the title renders as
-// text; keys, toggles, details, and that label links never navigate. --shots DIR writes
-// screenshots (light and dark, several steps). Prints one line per check and, last,
+// text; keys, toggles, details, and that label links never navigate. Issue 5: the Jacobian tables
+// show the trace's matrices; the mode switch offers every input and param; the page's forward-mode
+// tangents for each equal a sweep computed here from the trace's local derivatives and the
+// Jacobian's column; and with the trace's own forward_mode, choosing its leaf and clicking Next
+// k times highlights forward_mode.steps[k-1].node and shows its tangent as the trace has it.
+// --shots DIR writes screenshots (light and dark, several steps). Prints one line per check and, last,
 // "N passed, N failed"; exits 1 if any check failed, 2 on a usage error.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -370,6 +374,151 @@ try {
       if (f.node === M.primary || M.ready(f.node) < 0) continue;
       if (sumCell(cell0, f.node) === null) continue;
       check(fanoutSeen.get(f.node) === true, `${name}: fan-out sum of n${f.node} appears when its last term arrives (step ${M.ready(f.node) + 1})`);
+    }
+
+    // ---- Jacobian card and forward mode (issue 5) ----
+    // The Jacobian tables: every shown cell is the trace's entry as the page formats numbers.
+    if (trace.jacobian) {
+      const J = trace.jacobian;
+      const mats = [['gv-jac-J', J, 'values']];
+      if (J.via) mats.push(['gv-jac-f', J.via, 'f'], ['gv-jac-g', J.via, 'g']);
+      for (const [tid, holder, key] of mats) {
+        const got = await page.evaluate((id) => {
+          const t = document.getElementById(id);
+          if (!t) return null;
+          return Array.from(t.querySelectorAll('td[data-row]')).map((c) => [+c.dataset.row, +c.dataset.col, c.textContent]);
+        }, tid);
+        const want = [];
+        for (const [i, row] of holder[key].entries()) {
+          for (const [j, v] of row.entries()) {
+            const mark = (holder[`${key}_nonfinite`] ?? []).find((m) => m.row === i && m.col === j);
+            want.push([i, j, v === null ? (NF[mark && mark.value] ?? '—') : await fmt(v)]);
+          }
+        }
+        // an excerpt shows a leading block of rows and columns
+        const shown = got ? want.filter(([i, j]) => got.some(([a, b]) => a === i && b === j)) : [];
+        check(got !== null && got.length > 0 && isDeepStrictEqual(got, shown) &&
+          (got.length === want.length || holder[key].length > 40 || holder[key][0].length > 24),
+        `${name}: Jacobian table ${tid} shows the trace's ${key === 'values' ? 'jacobian.values' : 'via.' + key}`,
+        JSON.stringify({ got: got && got.slice(0, 6), want: want.slice(0, 6) }));
+      }
+    }
+    const leaves = trace.nodes.filter((n) => n.kind === 'input' || n.kind === 'param').map((n) => n.id);
+    const sw = await page.evaluate(() => {
+      const s = document.getElementById('gv-wrt');
+      return { rev: !!document.getElementById('gv-mode-rev'), fwd: !!document.getElementById('gv-mode-fwd'),
+        options: s ? Array.from(s.options).map((o) => +o.value) : null };
+    });
+    check(leaves.length === 0 || (sw.rev && sw.fwd && isDeepStrictEqual(sw.options, leaves)),
+      `${name}: mode switch: reverse, forward, and a choice of every input and param`, JSON.stringify(sw));
+
+    // Forward mode, computed here from the trace's local derivatives alone (a sweep in id order,
+    // only through operands that depend on the leaf): the page's tangents for every leaf equal
+    // these, and the outputs' tangents equal the Jacobian's column of the leaf.
+    const real = (v, rec, f) => (typeof v === 'number' ? v : ({ nan: NaN, inf: Infinity, '-inf': -Infinity })[rec[`${f}_nonfinite`]] ?? NaN);
+    const mySweep = (leaf) => {
+      const tan = new Map([[leaf, 1]]), etan = new Map(), dep = new Set([leaf]), steps = [];
+      for (const n of [...trace.nodes].sort((a, b) => a.id - b.id)) {
+        if (n.id === leaf) continue;
+        let s = 0, d = false;
+        if (n.kind === 'op' && n.id > leaf) {
+          for (const e of trace.edges.filter((x) => x.to === n.id).sort((a, b) => a.slot - b.slot)) {
+            let v = 0;
+            if (dep.has(e.from)) { v = real(e.local, e, 'local') * tan.get(e.from); s += v; d = true; }
+            etan.set(e.id, v);
+          }
+        }
+        tan.set(n.id, s);
+        if (d) { dep.add(n.id); steps.push(n.id); }
+      }
+      return { tan, etan, steps };
+    };
+    const same = (a, b) => a === b || (Number.isNaN(a) && Number.isNaN(b));
+    const close = (a, b) => same(a, b) || Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+    const whyT = [];
+    for (const leaf of leaves.slice(0, 12)) {
+      const mine = mySweep(leaf);
+      const theirs = await page.evaluate((l) => window.gradviz.tangents(l), leaf);
+      if (!theirs) { whyT.push(`no tangents for ${leaf}`); continue; }
+      if (!isDeepStrictEqual(theirs.steps, mine.steps)) whyT.push(`leaf ${leaf}: steps ${theirs.steps} want ${mine.steps}`);
+      for (const [id, v] of mine.tan) {
+        const t = theirs.node[id] ?? NaN;
+        if (!same(t, v)) whyT.push(`leaf ${leaf}: n${id} ${t} want ${v}`);
+      }
+      const J = trace.jacobian, j = J ? J.cols.findIndex((c) => c.id === leaf) : -1;
+      if (j >= 0) {
+        J.rows.forEach((r, i) => {
+          const jv = J.values[i][j];
+          if (jv !== null && !close(theirs.node[r.id], jv)) whyT.push(`leaf ${leaf}: output n${r.id} ${theirs.node[r.id]}, Jacobian ${jv}`);
+        });
+      }
+    }
+    if (leaves.length) {
+      check(whyT.length === 0, `${name}: forward-mode tangents of every input and param (from the locals) = an independent sweep and the Jacobian's columns`,
+        whyT.slice(0, 5).join('; '));
+    }
+
+    // Stepping in forward mode: with the trace's own forward_mode (--wrt), choosing its leaf
+    // replays it, numbers as the trace has them; without, the first input or param, numbers from
+    // the sweep above, its first 8 steps (the page then writes the tangents into the gradient cells).
+    const fm = trace.forward_mode;
+    const plan = fm
+      ? { wrt: fm.wrt, steps: fm.steps.map((st) => ({ node: st.node, tangent: real(st.tangent, st, 'tangent'),
+        edges: st.edges.map((c) => ({ edge: c.edge, tangent: real(c.tangent, c, 'tangent') })) })) }
+      : leaves.length ? (() => {
+        const m = mySweep(leaves[0]);
+        return { wrt: leaves[0], steps: m.steps.slice(0, 8).map((id) => ({ node: id, tangent: m.tan.get(id),
+          edges: trace.edges.filter((e) => e.to === id).map((e) => ({ edge: e.id, tangent: m.etan.get(e.id) })) })) };
+      })() : null;
+    if (fm) {
+      check(isDeepStrictEqual(await page.evaluate(() => window.gradviz.sweepMismatch), []),
+        `${name}: the page's forward sweep of ${fm.wrt} is the trace's forward_mode`);
+    }
+    if (plan) {
+      await page.selectOption('#gv-wrt', String(plan.wrt));
+      const st0 = await snapshot();
+      const m0 = await page.evaluate(() => [window.gradviz.mode, window.gradviz.wrt]);
+      check(m0[0] === 'forward' && m0[1] === plan.wrt && st0.step === -1 && st0.active.length === 0 && st0.counter === 'Start',
+        `${name}: choosing ${M.nodes.get(plan.wrt).name} switches to forward mode, before its first step`, JSON.stringify([m0, st0.step, st0.counter]));
+      const F = fm ? fm.steps.length : mySweep(plan.wrt).steps.length;
+      for (let k = 0; k < plan.steps.length; k++) {
+        await page.click('#gv-next');
+        const st = plan.steps[k], snap = await snapshot();
+        const cell = (cid) => (cid in snap.cells ? snap.cells[cid] : null);
+        const why = [];
+        const want = await fmt(st.tangent);
+        if (snap.step !== k) why.push(`step ${snap.step}`);
+        if (snap.active.length !== 1 || snap.active[0] !== `n${st.node}`) why.push(`active ${JSON.stringify(snap.active)} want n${st.node}`);
+        const wantIn = trace.edges.filter((e) => e.to === st.node).map((e) => `e${e.id}`).sort();
+        if (!isDeepStrictEqual(snap.inEdges, wantIn)) why.push(`in-edges ${snap.inEdges} want ${wantIn}`);
+        if (!snap.counter.includes(`${k + 1} / ${F}`)) why.push(`counter '${snap.counter}'`);
+        // the drawing's tangent cells when it has them (a trace with forward_mode), else the
+        // gradient cells the page writes the tangents into
+        const shown = cell(`n${st.node}-tan`) ?? cell(`n${st.node}-grad`) ?? cell(`n${st.node}-sum`);
+        if (shown === null || !shown.endsWith(want)) why.push(`node shows '${shown}' want …${want}`);
+        if (!snap.explain.includes(want)) why.push(`panel lacks ${want}`);
+        if (!snap.explain.includes('∂')) why.push('panel has no chain rule');
+        for (const c of st.edges) {
+          if (M.nodes.get(M.edges.get(c.edge).from).kind === 'const') continue;
+          const w = await fmt(c.tangent), t = cell(`e${c.edge}-tan`) ?? cell(`e${c.edge}-grad`);
+          if (t !== null && !t.endsWith(w)) why.push(`edge e${c.edge} shows '${t}' want …${w}`);
+          if (!snap.explain.includes(w)) why.push(`panel lacks edge tangent ${w}`);
+        }
+        // nodes whose step is still ahead show '?'
+        for (const later of plan.steps.slice(k + 1)) {
+          const t = cell(`n${later.node}-tan`) ?? cell(`n${later.node}-grad`) ?? cell(`n${later.node}-sum`);
+          if (t !== null && !t.endsWith('?')) why.push(`n${later.node} shows '${t}' before its step`);
+        }
+        check(why.length === 0, `${name}: forward step ${k + 1}/${F} highlights n${st.node}, tangent ${want}`, why.slice(0, 6).join('; '));
+      }
+      // back to reverse mode: the drawing's own gradients again
+      await page.click('#gv-mode-rev');
+      await page.evaluate(() => window.gradviz.go(1e9));
+      const back = await snapshot();
+      const bad = trace.nodes.filter((n) => M.ready(n.id) !== null && `n${n.id}-grad` in back.cells &&
+        !back.cells[`n${n.id}-grad`].endsWith(nodeGradF.get(n.id))).map((n) => n.id);
+      check(await page.evaluate(() => window.gradviz.mode) === 'reverse' && back.step === N - 1 && bad.length === 0,
+        `${name}: back in reverse mode, the last step shows every gradient again`, JSON.stringify({ step: back.step, bad }));
     }
 
     // Keyboard: Home, ArrowRight, End.

@@ -3,7 +3,8 @@ a hostile title and comments (CRLF line ends), and a --check model. First what t
 read back with Python's own HTML parser, JSON and base64 against the files gradviz writes beside
 it and the model text; then --template; then every report in Chromium through
 tests/browser/report.test.mjs, whose "ok"/"FAIL" lines become checks here (the gradient-by-depth
-chart's paths against the trace's gradients among them). Last, `gradviz flow -f html` (skipped
+chart's paths against the trace's gradients among them; the Jacobian card and the forward-mode
+replay of jacobian.grad --mode both --via u1,u2,u3 --wrt x2). Last, `gradviz flow -f html` (skipped
 until main.c dispatches `gradviz flow`): the page's table against stdout's.
 
 GRADVIZ_SHOTS=DIR also writes the browser test's screenshots to DIR."""
@@ -203,6 +204,16 @@ for model in sorted(glob.glob(os.path.join(ROOT, "examples", "*.grad"))):
     p, page_path = render(model, out)
     if check_report(f"examples/{stem}.grad", model, p, page_path):
         reports.append(page_path)
+
+# ---- forward mode and a cut (issue 5): the Jacobian card holds J, J_f and J_g, and the mode
+# switch replays the trace's own forward_mode sweep (x2, not the default first input) ----
+jmodel = os.path.join(ROOT, "examples", "jacobian.grad")
+p, page_path = render(jmodel, os.path.join(work, "jacobian-both"), "--mode", "both", "--via", "u1,u2,u3", "--wrt", "x2")
+if check_report("jacobian --mode both --via u1,u2,u3 --wrt x2", jmodel, p, page_path):
+    reports.append(page_path)
+    doc = loads(Page(open(page_path, encoding="utf-8").read()).script("trace")) or {}
+    check("jacobian --mode both: the embedded trace has forward_mode for x2 and the cut",
+          doc.get("forward_mode", {}).get("wrt") == 1 and "via" in doc.get("jacobian", {}), list(doc))
 
 # ---- a hostile model: markup, comment openers and placeholders in its title and comments ----
 HOSTILE_TITLE = "</script><script>alert(1)</script> & <b>bold?</b> <!-- --> ]]> ' {{JS}} {{TITLE}}"

@@ -1,8 +1,10 @@
 """The PDF handout (issue 3): valid PDF, fonts embedded, every page renders, the text holds every
 node name and gradient as the labels format them, the page count follows the documented rule,
 the chain rule and fan-out sums are written out with independently computed numbers, the
-gradient-by-depth page (issue 6) holds the chart of the trace's per-depth gradients, --paper,
-metadata, and no PDF on a model error. Then `gradviz flow -f pdf`: one page, the chart and the
+gradient-by-depth page (issue 6) holds the chart of the trace's per-depth gradients, the
+"Jacobian and modes" page (issue 5) holds the Jacobian, its factors through a --via cut, the
+forward-mode sweep and the mode comparison (the Jacobian of examples/jacobian.grad against its
+closed form, derived by hand below), --paper, metadata, and no PDF on a model error. Then `gradviz flow -f pdf`: one page, the chart and the
 table of stdout (skipped until main.c dispatches `gradviz flow`).
 
 Expected numbers come from the JSON trace where only their presence is checked (names,
@@ -150,6 +152,67 @@ def check_depth_page(label, doc, text, size):
         check(f"{label}: depth page writes out the deepest level", want in text, (want, text[-500:]))
 
 
+def thin(n):
+    """A count as the mode table writes it: comma thousands separators."""
+    return f"{n:,}"
+
+
+def matrix_rows(text, corner):
+    """The rows of the matrix whose header line starts with `corner` ("J", "Jh", "Jf"): {row name:
+    [cells]} read from the lines after the header, up to the first line that is not a row."""
+    lines = text.splitlines()
+    for i, ln in enumerate(lines):
+        parts = ln.split()
+        if parts and parts[0] == corner and len(parts) >= 2 and \
+                all(re.fullmatch(r"[A-Za-z_]\w*|…", c) for c in parts[1:]):
+            rows = {}
+            for row in lines[i + 1:]:
+                cells = row.split()
+                if len(cells) < 2 or not re.fullmatch(r"[A-Za-z_]\w*", cells[0]) or \
+                        not all(re.fullmatch(r"[−0-9.e+∞…·]+|NaN", c) for c in cells[1:]):
+                    break
+                rows[cells[0]] = cells[1:]
+            return parts[1:], rows
+    return None, {}
+
+
+def check_jac_page(label, doc, text, size):
+    """The Jacobian page of any trace: portrait; each matrix row (when every column fits) holds the
+    trace's values as the labels write them; the mode table's sweep counts follow from the numbers
+    of outputs, inputs and params (reverse: one per output; forward: one per input or param) and
+    its multiply-adds are the trace's (edges followed, the elementary operations)."""
+    check(f"{label}: Jacobian page is portrait", size and size[0] < size[1], size)
+    names = {nd["id"]: nd["name"] for nd in doc["nodes"]}
+    jd = doc.get("jacobian")
+    if jd and len(jd["cols"]) <= 5 and len(jd["rows"]) <= 10:
+        cols, rows = matrix_rows(text, "Jh" if "via" in jd else "J")
+        want = {r["name"]: [fmt(v) for v in jd["values"][i]] for i, r in enumerate(jd["rows"])}
+        check(f"{label}: Jacobian table = the trace's jacobian.values",
+              cols == [c["name"] for c in jd["cols"]] and rows == want, (cols, rows, want))
+    nin = sum(nd["kind"] == "input" for nd in doc["nodes"])
+    npar = sum(nd["kind"] == "param" for nd in doc["nodes"])
+    nout = len(doc["outputs"])
+    L = names[doc["outputs"][0]]
+    tasks = [("Jacobian", f"Jacobian ({nout} × {nin + npar})", nout, nin + npar),
+             ("gradient_inputs", f"∂{L}/∂inputs (1 × {nin})", 1, nin),
+             ("gradient_inputs_params", f"∂{L}/∂(inputs, params) (1 × {nin + npar})", 1, nin + npar)]
+    modes = {m["task"]: m for m in doc["modes"]["tasks"]} if doc.get("modes") else {}
+    for key, head, rev, fwd in tasks:
+        m = re.search(re.escape(head) + r" reverse (\S+) (\S+) .*\nforward (\S+) (\S+) ", text)
+        got = m.groups() if m else None
+        want = (thin(rev), None, thin(fwd), None)
+        if key in modes:
+            r, f = modes[key]["reverse"], modes[key]["forward"]
+            want = (thin(rev), ("~" if r["estimated"] else "") + thin(int(r["edges"])),
+                    thin(fwd), ("~" if f["estimated"] else "") + thin(int(f["edges"])))
+        check(f"{label}: mode table row '{head}': sweeps {rev} reverse, {fwd} forward, multiply-adds of the trace",
+              got is not None and got[0] == want[0] and got[2] == want[2]
+              and (want[1] is None or (got[1], got[3]) == (want[1], want[3])), (got, want))
+    check(f"{label}: Jacobian page states the lecture's point",
+          "Reverse mode needs 1 sweep for many inputs and one output; forward mode needs one per input." in
+          " ".join(text.split()), text[-900:])
+
+
 def render(model, *extra, out=None):
     """Runs gradviz -f pdf,json; returns (process, trace, pdf path)."""
     import json
@@ -191,15 +254,25 @@ def check_pdf(label, model, *extra, paper="a4"):
     missing = sorted(w for w in want if w not in text)
     check(f"{label}: every gradient and value as the labels write it", not missing, missing)
 
-    # classify the pages: page 1, tiles ("Part X of the graph"), steps, tables
+    # classify the pages: page 1, tiles ("Part X of the graph"), steps, tables. With --steps, one
+    # page per backward step (none in --mode forward) and per forward-mode step (--mode
+    # forward|both: the steps of forward_mode), as the DOT and SVG frames.
     tiles = sum(1 for t in pages if re.search(r"^Part [A-Z]\d+ of the graph", t, re.M))
     step_pages = [t for t in pages if re.search(r"Backward step \d+ of \d+", t)]
-    nsteps = len(doc["backward"]) if steps else 0
+    fwd_pages = [t for t in pages if re.search(r"^Forward step \d+ of \d+", t, re.M)]
+    mode = extra[extra.index("--mode") + 1] if "--mode" in extra else "reverse"
+    nsteps = len(doc["backward"]) if steps and mode != "forward" else 0
+    nfwd = len(doc["forward_mode"]["steps"]) if steps and "forward_mode" in doc else 0
     ntables = table_pages(doc, SLOTS[paper], with_check)
-    check(f"{label}: pages = 1 + {tiles} tiles + {nsteps} steps + 1 gradient-by-depth + {ntables} table pages",
-          n == 1 + tiles + nsteps + 1 + ntables, f"{n} pages")
+    check(f"{label}: pages = 1 + {tiles} tiles + {nsteps} backward + {nfwd} forward steps + 1 gradient-by-depth + "
+          f"1 Jacobian + {ntables} table pages", n == 1 + tiles + nsteps + nfwd + 1 + 1 + ntables, f"{n} pages")
+    check(f"{label}: one page per forward-mode step, in order",
+          [int(m) for t in fwd_pages for m in re.findall(r"^Forward step (\d+) of", t, re.M)[:1]]
+          == list(range(1, nfwd + 1)), [t[:60] for t in fwd_pages])
     depth = [i for i, t in enumerate(pages) if "Gradient magnitude by depth" in t]
-    check(f"{label}: one gradient-by-depth page, just before the tables", depth == [n - ntables - 1], depth)
+    check(f"{label}: one gradient-by-depth page, just before the Jacobian page", depth == [n - ntables - 2], depth)
+    jac = [i for i, t in enumerate(pages) if t.startswith("Jacobian and modes")]
+    check(f"{label}: one 'Jacobian and modes' page, just before the tables", jac == [n - ntables - 1], jac)
     check(f"{label}: one step page per backward step, in order",
           [int(m) for t in step_pages for m in re.findall(r"Backward step (\d+) of", t)[:1]]
           == list(range(1, nsteps + 1)), [t[:60] for t in step_pages])
@@ -217,8 +290,10 @@ def check_pdf(label, model, *extra, paper="a4"):
     want_size = {"a4": (595.276, 841.89), "letter": (612.0, 792.0)}[paper]
     check(f"{label}: every page is {paper}",
           len(sizes) == n and all(sorted(s) == sorted(want_size) for s in sizes), sizes[:4])
-    if depth == [n - ntables - 1] and len(sizes) == n:
+    if depth == [n - ntables - 2] and len(sizes) == n:
         check_depth_page(label, doc, pages[depth[0]], sizes[depth[0]])
+    if jac == [n - ntables - 1] and len(sizes) == n:
+        check_jac_page(label, doc, pages[jac[0]], sizes[jac[0]])
     return doc, pages
 
 
@@ -259,6 +334,47 @@ if doc:
     text = "\n".join(pages)
     check("fanout: fan-out table sums over 4 paths", "sum over 4 paths" in text)
     check("fanout: running sums of x", f"running sum {fmt(2 * x)}" in text)
+
+# ---- jacobian.grad: the Jacobian, its factors through the cut and the forward sweep, by hand ----
+# y1 = sin(u1) + u2, y2 = u2·u3 with u1 = x1², u2 = x1·x2, u3 = x2², at x = (1, 2):
+#   y1 = sin(x1²) + x1·x2   ∂y1/∂x1 = 2·x1·cos(x1²) + x2   ∂y1/∂x2 = x1
+#   y2 = x1·x2³             ∂y2/∂x1 = x2³                  ∂y2/∂x2 = 3·x1·x2²
+#   J_f = ∂y/∂u = [[cos u1, 1, 0], [0, u3, u2]]   J_g = ∂u/∂x = [[2·x1, 0], [x2, x1], [0, 2·x2]]
+jmodel = os.path.join(ROOT, "examples", "jacobian.grad")
+doc, pages = check_pdf("jacobian --mode both --via", jmodel, "--mode", "both", "--via", "u1,u2,u3", "--wrt", "x1",
+                       "--steps")
+jpage = next((pg for pg in pages if pg.startswith("Jacobian and modes")), "")
+if check("jacobian: the PDF has its Jacobian page", jpage, [pg[:40] for pg in pages]):
+    x1, x2 = 1.0, 2.0
+    u1, u2, u3 = x1 ** 2, x1 * x2, x2 ** 2
+    Jh = [[2 * x1 * math.cos(x1 ** 2) + x2, x1], [x2 ** 3, 3 * x1 * x2 ** 2]]
+    Jf = [[math.cos(u1), 1, 0], [0, u3, u2]]
+    Jg = [[2 * x1, 0], [x2, x1], [0, 2 * x2]]
+    for corner, J, rnames, cnames in (("Jh", Jh, ["y1", "y2"], ["x1", "x2"]), ("Jf", Jf, ["y1", "y2"], ["u1", "u2", "u3"]),
+                                      ("Jg", Jg, ["u1", "u2", "u3"], ["x1", "x2"])):
+        cols, rows = matrix_rows(jpage, corner)
+        # the "·" between J_f and J_g, drawn level with J_f's rows, ends one of them
+        rows = {k: [c for c in v if c != "·"] for k, v in rows.items()}
+        want = {r: [fmt(v) for v in J[i]] for i, r in enumerate(rnames)}
+        check(f"jacobian: table {corner} = closed form", cols == cnames and rows == want, (cols, rows, want))
+    flat = " ".join(jpage.split())
+    check("jacobian: J_f · J_g = J_h, max |difference| 0", "Jf · Jg = Jh: " in flat and "max |difference| 0 " in flat,
+          flat[:1200])
+    check("jacobian: reverse and forward mode agree", "max |reverse − forward| = 0" in flat)
+    # forward mode w.r.t. x1: ∂y1/∂x1 = ∂y1/∂sin · ∂sin/∂x1 + ∂y1/∂u2 · ∂u2/∂x1 = 1·(cos(u1)·2x1) + 1·x2
+    dsin = math.cos(u1) * 2 * x1
+    want = f"∂y1/∂x1 = (1)({fmt(dsin)}) + (1)({fmt(x2)}) = {fmt(dsin + x2)}"
+    check("jacobian: the forward sweep writes out ∂y1/∂x1 with numbers", want in flat, want)
+    want = f"∂y2/∂x1 = ({fmt(u3)})({fmt(x2)}) + ({fmt(u2)})(0) = {fmt(x2 ** 3)}"
+    check("jacobian: the forward sweep writes out ∂y2/∂x1 (u3 does not depend on x1)", want in flat, want)
+    # the forward-mode step page of y2 = u2·u3: ∂y2/∂u2 = u3, ∂u2/∂x1 = x2; ∂y2/∂u3 = u2, ∂u3/∂x1 = 0
+    fpage = next((" ".join(pg.split()) for pg in pages if pg.startswith("Forward step 5 of 5")), "")
+    want = (f"∂y2/∂x1 = ∂y2/∂u2 · ∂u2/∂x1 + ∂y2/∂u3 · ∂u3/∂x1 = ({fmt(u3)})({fmt(x2)}) + ({fmt(u2)})(0) = "
+            f"{fmt(x2 ** 3)}")
+    check("jacobian: forward step 5 of 5 (y2) writes out ∂y2/∂x1 = Σ ∂y2/∂u · ∂u/∂x1 with numbers", want in fpage,
+          (want, fpage[:600]))
+    check("jacobian: forward step 5 of 5: u3 does not depend on x1, y2 is an entry of the Jacobian",
+          "u3 does not depend on x1" in fpage and "is the entry (y2, x1) of the Jacobian" in fpage, fpage[-600:])
 
 # ---- --paper letter, metadata ----
 p, doc, pdf = render(neuron, "--paper", "letter")

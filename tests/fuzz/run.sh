@@ -21,7 +21,7 @@ B=build/fuzz
 DICT=tests/fuzz/grad.dict
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0}"
 
 if [ "${1:-}" = "--smoke" ]; then
     secs=40
@@ -92,6 +92,8 @@ for t in "$@"; do
     execs=$((execs + n))
     # crashes: reproducers written during this run (in fork mode the run goes on after one)
     c=$(find "$B/artifacts" -name "$t-*" -newer "$B/logs/.start" | wc -l)
+    # 72: libFuzzer was interrupted (SIGINT/SIGTERM): not a crash
+    [ "$rc" -eq 72 ] && [ "$c" -eq 0 ] && rc=0
     if [ "$rc" -ne 0 ] || [ "$c" -ne 0 ]; then
         [ "$c" -eq 0 ] && c=1
         crashes=$((crashes + c))

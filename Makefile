@@ -100,7 +100,7 @@ unit: $(UNIT_BIN)
 
 test: deps
 	@$(MAKE) --no-print-directory build unit
-	@SAN=$(SAN) BUILD=$(BUILD) sh tests/run.sh
+	@SAN=$(SAN) BUILD=$(BUILD) FUZZ_SMOKE=$(if $(filter 1,$(SAN)),0,1) sh tests/run.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory build

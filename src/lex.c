@@ -229,13 +229,22 @@ bool lex_next(Lexer *lx, Token *tok, Err *err)
     if (uc < 0x80) /* printable ASCII outside the language: '@', '$', ';', '.', ... */
         return err_at(err, tok->span, "unexpected character '%c'", c);
     uint32_t cp = utf8_decode((const unsigned char *)t + start, n);
+    /* Characters that would act on the terminal or reorder the line when echoed (C1
+     * controls, zero-width and bidirectional formatting characters) are named by code point
+     * only, never copied into the message. */
+    bool invisible = (cp >= 0x80 && cp < 0xA0) || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+                     (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF || (cp >= 0xFFF9 && cp <= 0xFFFB);
+    int shown = invisible ? 0 : (int)n;
+    const char *q = invisible ? "" : "'";
     for (size_t i = 0; i < sizeof CONFUSABLES / sizeof CONFUSABLES[0]; i++) {
         if (CONFUSABLES[i].cp == cp) {
-            err_at(err, tok->span, "unexpected character '%.*s' (U+%04X %s)", (int)n, t + start, (unsigned)cp,
-                   CONFUSABLES[i].name);
+            err_at(err, tok->span, "unexpected character %s%.*s%s%sU+%04X %s%s", q, shown, t + start, q,
+                   invisible ? "" : " (", (unsigned)cp, CONFUSABLES[i].name, invisible ? "" : ")");
             err_hint(err, "%s", CONFUSABLES[i].hint);
             return false;
         }
     }
+    if (invisible)
+        return err_at(err, tok->span, "unexpected invisible character U+%04X", (unsigned)cp);
     return err_at(err, tok->span, "unexpected character '%.*s' (U+%04X)", (int)n, t + start, (unsigned)cp);
 }

@@ -62,5 +62,19 @@ for t in tests/e2e/test_*.py; do
     failed=$((failed + f))
 done
 
+# The fuzz smoke run (issue 7): replays tests/fuzz/regress, then ~40 s of both libFuzzer
+# targets; one test that fails on any crash. Only in the plain run (FUZZ_SMOKE=1 from make
+# test): the fuzzers carry their own ASan + UBSan.
+if [ "${FUZZ_SMOKE:-0}" = 1 ] && [ -z "${TESTS:-}" ]; then
+    if make --no-print-directory fuzz-smoke >"$log/out" 2>&1; then
+        echo "pass fuzz smoke ($(grep -Eo '[0-9]+ executions' "$log/out" | tr '\n' ' '))"
+        passed=$((passed + 1))
+    else
+        echo "FAIL fuzz smoke"
+        tail -30 "$log/out" | sed 's/^/    /'
+        failed=$((failed + 1))
+    fi
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -3,7 +3,8 @@
 # `make run` and `make test`, so a fresh Debian 12 machine needs nothing else.
 set -e
 PKGS="build-essential pkg-config libgraphviz-dev graphviz libhpdf-dev libcjson-dev fonts-dejavu-core
-      libcmocka-dev python3 python3-jsonschema poppler-utils qpdf chromium"
+      libcmocka-dev python3 python3-jsonschema poppler-utils qpdf chromium
+      clang libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

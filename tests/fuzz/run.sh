@@ -11,7 +11,8 @@
 # First every input in tests/fuzz/regress/ is replayed once (each once crashed gradviz).
 # Then each target fuzzes a working corpus build/fuzz/corpus/<target>/, seeded from
 # examples/*.grad, tests/fuzz/corpus/ and the passing regression inputs, and kept between
-# runs so long runs build on each other. Crash reproducers land in build/fuzz/artifacts/.
+# runs so long runs build on each other (--smoke starts from the seeds alone, in
+# build/fuzz/smoke/). Crash reproducers land in build/fuzz/artifacts/.
 #
 # Exit status: 0 if no input crashed (sanitizer report, broken invariant, leak, timeout of
 # more than 30 s on one input, or out of memory), 1 otherwise. The last line is
@@ -19,12 +20,18 @@
 cd "$(dirname "$0")/../.." || exit 2
 B=build/fuzz
 DICT=tests/fuzz/grad.dict
-export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:allocator_may_return_null=1}"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0}"
+# set, not inherited: tests/run.sh exports its own (with tests/lsan.supp, which would hide leaks)
+export ASAN_OPTIONS="abort_on_error=0:detect_leaks=1:allocator_may_return_null=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0"
 
+corpora=$B/corpus
 if [ "${1:-}" = "--smoke" ]; then
     secs=40
+    # a fresh corpus of the seeds alone: the long-run corpus can hold thousands of inputs,
+    # and loading them would take the whole smoke run
+    corpora=$B/smoke
+    rm -rf "$corpora"
     shift
     set -- fuzz_model fuzz_parse
 else
@@ -61,7 +68,7 @@ done
 # 2. Fuzzing. Each target gets its own working corpus (coverage differs per target).
 run_target() { # $1 target, $2 seconds; writes $B/logs/$1.log
     t=$1
-    c=$B/corpus/$t
+    c=$corpora/$t
     mkdir -p "$c"
     for f in examples/*.grad tests/fuzz/corpus/*; do
         [ -f "$f" ] && cp -n "$f" "$c/" 2>/dev/null
@@ -100,7 +107,7 @@ for t in "$@"; do
         echo "not ok - fuzz $t: $n executions, $c crashing inputs (exit $rc); reproducers in $B/artifacts/, log $log"
         grep -E 'ERROR|runtime error|invariant|SUMMARY|Test unit written' "$log" | head -10 | sed 's/^/    /'
     else
-        echo "ok - fuzz $t: $n executions in ${secs}s, no crash ($(ls "$B/corpus/$t" | wc -l) corpus inputs)"
+        echo "ok - fuzz $t: $n executions in ${secs}s, no crash ($(ls "$corpora/$t" | wc -l) corpus inputs)"
     fi
 done
 echo "fuzz: $execs executions, $crashes crashes ($(($(date +%s) - start)) s)"

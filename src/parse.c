@@ -27,6 +27,15 @@ typedef struct Val {
 
 static const char *tok_text(const Parser *p) { return p->src->text + p->tok.span.off; }
 
+/* "expected WHAT, found 'TOKEN'". A string token is described, not quoted: it may hold any
+ * character, and echoing a C1 control or a bidi override would act on the terminal. */
+static bool unexpected(Parser *p, const char *what)
+{
+    if (p->tok.kind == TOK_STRING)
+        return err_at(p->err, p->tok.span, "expected %s, found a string", what);
+    return err_at(p->err, p->tok.span, "expected %s, found '%.*s'", what, (int)p->tok.span.len, tok_text(p));
+}
+
 static bool advance(Parser *p) { return lex_next(&p->lx, &p->tok, p->err); }
 
 /* The token after the current one, without consuming anything. */
@@ -57,7 +66,7 @@ static bool expect(Parser *p, TokKind k, const char *what)
     if (p->tok.kind != k) {
         if (p->tok.kind == TOK_NEWLINE || p->tok.kind == TOK_EOF)
             return err_at(p->err, p->tok.span, "expected %s before %s", what, lex_kind_name(p->tok.kind));
-        return err_at(p->err, p->tok.span, "expected %s, found '%.*s'", what, (int)p->tok.span.len, tok_text(p));
+        return unexpected(p, what);
     }
     return advance(p);
 }
@@ -226,7 +235,7 @@ static bool primary(Parser *p, Val *out)
     default:
         if (is_keyword(t.kind))
             return keyword_as_name(p);
-        return err_at(p->err, t.span, "expected an expression, found '%.*s'", (int)t.span.len, tok_text(p));
+        return unexpected(p, "an expression");
     }
 }
 
@@ -298,7 +307,7 @@ static bool end_of_statement(Parser *p)
 {
     if (p->tok.kind == TOK_NEWLINE || p->tok.kind == TOK_EOF)
         return true;
-    return err_at(p->err, p->tok.span, "expected end of line, found '%.*s'", (int)p->tok.span.len, tok_text(p));
+    return unexpected(p, "end of line");
 }
 
 /* A name being defined: an identifier that is not a function and not yet defined. */

@@ -125,7 +125,7 @@ static const BadRow BAD[] = {
     {"input x = 1\ny = (x + 1 2)\n", 0, 2, 12, "close the '(' at column 5", NULL, NULL},
     {"input x = 1\ny = x + 1 )\n", 0, 2, 11, "expected end of line, found ')'", NULL, NULL},
     {"input x = 1\ny = x 2\n", 0, 2, 7, "expected end of line, found '2'", NULL, NULL},
-    {"input x = 1\ny = x * 2 \"s\"\n", 0, 2, 11, "expected end of line, found '\"s\"'", NULL, NULL},
+    {"input x = 1\ny = x * 2 \"s\"\n", 0, 2, 11, "expected end of line, found a string", NULL, NULL},
     {"input x = 1\ny = x +\n", 0, 2, 8, "expected an expression before end of line", NULL, NULL},
     {"input x = 1\ny = x +", 0, 2, 8, "expected an expression before end of file", NULL, NULL},
     {"input x = 1\ny = x ^ \n", 0, 2, 9, "expected an expression before end of line", NULL, NULL},

@@ -32,7 +32,7 @@ if [ "${1:-}" = "--smoke" ]; then
     # chance would fail a submission for reasons unrelated to it). ~40 s on 2 loaded cores;
     # the time limit only caps a much slower machine.
     secs=240
-    FUZZ_ARGS="-seed=1 -runs=${FUZZ_SMOKE_RUNS:-30000} ${FUZZ_ARGS:-}"
+    FUZZ_ARGS="-seed=1 -runs=${FUZZ_SMOKE_RUNS:-60000} ${FUZZ_ARGS:-}"
     # a fresh corpus of the seeds alone: the long-run corpus can hold thousands of inputs,
     # and loading them would take the whole smoke run
     corpora=$B/smoke

@@ -740,6 +740,7 @@ static int run_model(const Opts *o)
         goto done;
     }
 
+    outfile_catch_signals(&out);
     if (!read_model(o->model, &src, &err))
         goto done;
     g = parse_model(&src, &err);
@@ -831,9 +832,10 @@ static int run_model(const Opts *o)
     if (jr.res.jcheck && !jr.res.jcheck->passed)
         rc = ERR_CHECK;
 done:
+    outfile_discard(&out);
+    outfile_catch_signals(NULL);
     if (gvc)
         gvFreeContext(gvc);
-    outfile_discard(&out);
     if (!err_ok(&err)) {
         err_write(stderr, &src, &err);
         if (err.kind == ERR_USAGE)

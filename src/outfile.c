@@ -5,6 +5,7 @@
 #include "outfile.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,9 +45,57 @@ bool outfile_mkdirs(const char *dir, Err *err)
     return ok;
 }
 
+/* The set whose temporaries an interrupting signal (SIGINT, SIGTERM, SIGHUP) removes before
+ * the process dies. A signal handler reaches state only through a global: this is gradviz's
+ * one mutable global, written by outfile_catch_signals and read only by the handler. Every
+ * change to a set's arrays happens with those signals blocked, so the handler never sees a
+ * half-updated array. (SIGKILL cannot be caught: it leaves hidden .name.XXXXXX files.) */
+static OutSet *volatile cleanup_set;
+
+static void on_interrupt(int sig)
+{
+    OutSet *s = cleanup_set;
+    if (s)
+        for (size_t i = 0; i < s->n; i++)
+            if (s->files[i].tmp)
+                unlink(s->files[i].tmp); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void block_signals(bool block, sigset_t *old)
+{
+    sigset_t set;
+    if (block) {
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
+        sigprocmask(SIG_BLOCK, &set, old);
+    } else {
+        sigprocmask(SIG_SETMASK, old, NULL);
+    }
+}
+
+void outfile_catch_signals(OutSet *set)
+{
+    cleanup_set = set;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = set ? on_interrupt : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 FILE *outfile_open(OutSet *set, const char *path, Err *err)
 {
-    if (!vec_reserve((void **)&set->files, &set->cap, set->n + 1, sizeof *set->files)) {
+    sigset_t old;
+    block_signals(true, &old);
+    bool room = vec_reserve((void **)&set->files, &set->cap, set->n + 1, sizeof *set->files);
+    block_signals(false, &old);
+    if (!room) {
         err_set(err, ERR_IO, "out of memory");
         return NULL;
     }
@@ -87,7 +136,8 @@ FILE *outfile_open(OutSet *set, const char *path, Err *err)
         free(final);
         return NULL;
     }
-    set->files[set->n++] = (OutFile){tmp, final};
+    set->files[set->n] = (OutFile){tmp, final};
+    set->n++; /* after the entry is complete: the handler reads files[0..n) */
     return f;
 }
 
@@ -127,14 +177,19 @@ bool outfile_commit(OutSet *set, Err *err)
             err_set(err, ERR_IO, "cannot write '%s': %s", o->path, strerror(errno));
             return false;
         }
+        sigset_t old;
+        block_signals(true, &old);
         free(o->tmp);
         o->tmp = NULL;
+        block_signals(false, &old);
     }
     return true;
 }
 
 void outfile_discard(OutSet *set)
 {
+    sigset_t old;
+    block_signals(true, &old);
     for (size_t i = 0; i < set->n; i++) {
         if (set->files[i].tmp)
             unlink(set->files[i].tmp);
@@ -143,6 +198,7 @@ void outfile_discard(OutSet *set)
     }
     free(set->files);
     *set = (OutSet){0};
+    block_signals(false, &old);
 }
 
 char *outfile_path(const char *dir, const char *stem, const char *suffix, const char *ext)

@@ -16,6 +16,9 @@ typedef struct OutSet {
     OutFile *files; size_t n, cap; /* owned */
 } OutSet;
 
+/* Makes SIGINT, SIGTERM and SIGHUP remove set's staged temporaries before the process dies
+ * (by the signal, as it would have). NULL restores the default actions. */
+void outfile_catch_signals(OutSet *set);
 /* Creates `dir` and its parents if missing. false with ERR_IO on failure. */
 bool outfile_mkdirs(const char *dir, Err *err);
 /* Opens a temporary file for `path` (in the same directory) and stages it in `set`.

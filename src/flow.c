@@ -211,8 +211,7 @@ static void sci(char out[32], double lg)
     snprintf(out, 32, "%.4fe%c%02d", m, e < 0 ? '-' : '+', (int)fabs(e));
 }
 
-/* The smallest of 1, 2, 5, 10, 20, 50, ... that is at least layers / 5: about five rows. */
-static uint32_t row_step(uint32_t layers)
+uint32_t flow_table_step(uint32_t layers)
 {
     for (uint32_t mag = 1;; mag *= 10) {
         if (mag * 5 >= layers)
@@ -250,7 +249,7 @@ bool flow_write_table(const FlowExperiment *x, FILE *f)
     if (has_relu)
         fprintf(f, "  %13s", "relu nonzero");
     fputc('\n', f);
-    uint32_t step = row_step(x->layers);
+    uint32_t step = flow_table_step(x->layers);
     for (uint32_t n = step; n < x->layers + step; n += step) {
         uint32_t layer = n > x->layers ? x->layers : n;
         fprintf(f, "%7u", layer);

@@ -74,6 +74,10 @@ double flow_log10_mean(const FlowExperiment *x, uint32_t a, uint32_t layer);
  * five significant digits, also below the range of doubles; an exact 0 prints as 0.
  * Returns false if writing to f fails. */
 bool flow_write_table(const FlowExperiment *x, FILE *f);
+/* The table's row step: its rows are every step-th layer and the last one, step the smallest
+ * of 1, 2, 5, 10, 20, 50, ... that is at least layers / 5 (about five rows). The PDF and HTML
+ * pages use it too, so they show the same rows as stdout. */
+uint32_t flow_table_step(uint32_t layers);
 /* The flow.json document ("format": "gradviz-flow", "version": 1): the settings, then per
  * activation its bound, expected factor, and the mean, log10_mean (null for an exact 0) and
  * nonzero arrays (element k = after k + 1 layers). Numbers round-trip. Appended to b (check

@@ -140,20 +140,6 @@ static bool stage(OutSet *out, const char *dir, const char *ext, const Buf *b, E
 
 /* ---- The table of stdout, for the PDF and HTML pages ---- */
 
-/* The rows of the printed table: every step-th layer and layer N, step the smallest of 1, 2, 5,
- * 10, ... that is at least N / 5 (flow_write_table's rule; tests/e2e/test_pdf.py and
- * test_html.py check that the pages show the same layers as stdout). */
-static uint32_t table_step(uint32_t layers)
-{
-    for (uint32_t mag = 1;; mag *= 10) {
-        if (mag * 5 >= layers)
-            return mag;
-        if (mag * 10 >= layers)
-            return mag * 2;
-        if (mag * 25 >= layers)
-            return mag * 5;
-    }
-}
 
 /* 10^lg with five significant digits, as "1.4605 × 10⁻⁷" (exponent in Unicode superscripts;
  * also below the range of doubles), "0" for an exact zero, plain "1.0000" for 10⁰. */
@@ -219,7 +205,7 @@ static bool table_build(const FlowExperiment *x, Table *tb, Err *err)
 {
     uint32_t relu = 0, sig = 0;
     bool has_sig = has_act(x, FLOW_SIGMOID, &sig), has_relu = has_act(x, FLOW_RELU, &relu);
-    uint32_t step = table_step(x->layers);
+    uint32_t step = flow_table_step(x->layers); /* the rows stdout shows */
     size_t ncols = 1 + x->nacts + has_sig + has_relu, nrows = (x->layers + step - 1) / step;
     tb->head = calloc(ncols, sizeof *tb->head);
     tb->cells = calloc(nrows * ncols, sizeof *tb->cells);

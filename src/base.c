@@ -208,6 +208,27 @@ static size_t display_unit(const unsigned char *s, size_t i, size_t end, bool *s
     return k;
 }
 
+/* Writes t[from..to) with every unit display_unit cannot show drawn as '?': source lines,
+ * messages that quote model text (a string token, an unexpected character) and the model's
+ * path, which comes from the command line and can hold anything a file name can. */
+static void write_shown(FILE *out, const unsigned char *t, size_t from, size_t to)
+{
+    for (size_t i = from; i < to;) {
+        bool shown;
+        size_t k = display_unit(t, i, to, &shown);
+        if (shown)
+            fwrite(t + i, 1, k, out);
+        else
+            fputc('?', out);
+        i += k;
+    }
+}
+
+static void write_text(FILE *out, const char *s)
+{
+    write_shown(out, (const unsigned char *)s, 0, strlen(s));
+}
+
 /* Writes the source line holding `off` with tabs kept (so the caret lines up in a terminal)
  * and a caret underline of `len` bytes, clipped to the line. One column per display unit
  * (see display_unit); units that cannot be shown are drawn as '?'. */
@@ -235,15 +256,7 @@ static void write_snippet(FILE *out, const Source *src, Span span)
             to--;
     }
     fputs("    ", out);
-    for (size_t i = from; i < to;) {
-        bool shown;
-        size_t k = display_unit(t, i, to, &shown);
-        if (shown)
-            fwrite(t + i, 1, k, out);
-        else
-            fputc('?', out);
-        i += k;
-    }
+    write_shown(out, t, from, to);
     fputs("\n    ", out);
     size_t i = from;
     while (i < caret && i < to) {
@@ -270,15 +283,23 @@ void diag_write(FILE *out, const Source *src, const char *severity, bool has_spa
     if (has_span && src && src->lines) {
         uint32_t line, col;
         source_line_col(src, span.off, &line, &col);
-        fprintf(out, "%s:%u:%u: %s: %s\n", src->path, line, col, severity, msg);
-        write_snippet(out, src, span);
+        write_text(out, src->path);
+        fprintf(out, ":%u:%u: %s: ", line, col, severity);
     } else if (src && src->path) {
-        fprintf(out, "%s: %s: %s\n", src->path, severity, msg);
+        write_text(out, src->path);
+        fprintf(out, ": %s: ", severity);
     } else {
-        fprintf(out, "gradviz: %s: %s\n", severity, msg);
+        fprintf(out, "gradviz: %s: ", severity);
     }
-    if (hint && hint[0])
-        fprintf(out, "note: %s\n", hint);
+    write_text(out, msg);
+    fputc('\n', out);
+    if (has_span && src && src->lines)
+        write_snippet(out, src, span);
+    if (hint && hint[0]) {
+        fputs("note: ", out);
+        write_text(out, hint);
+        fputc('\n', out);
+    }
 }
 
 void err_write(FILE *out, const Source *src, const Err *err)

@@ -157,7 +157,7 @@ bool lex_next(Lexer *lx, Token *tok, Err *err)
     const char *t = src->text;
     for (;;) {
         if (lx->pos - lx->line_start > LEX_MAX_LINE)
-            return err_at(err, (Span){lx->line_start, 0}, "line longer than %u bytes", LEX_MAX_LINE);
+            return err_at(err, (Span){lx->line_start + LEX_MAX_LINE, 0}, "line longer than %u bytes", LEX_MAX_LINE);
         if (lx->pos >= src->len) {
             tok->kind = TOK_EOF;
             tok->span = (Span){(uint32_t)src->len, 0};
@@ -170,7 +170,7 @@ bool lex_next(Lexer *lx, Token *tok, Err *err)
             while (lx->pos < src->len && t[lx->pos] != '\n' && t[lx->pos] != '\r') {
                 lx->pos++;
                 if (lx->pos - lx->line_start > LEX_MAX_LINE)
-                    return err_at(err, (Span){lx->line_start, 0}, "line longer than %u bytes", LEX_MAX_LINE);
+                    return err_at(err, (Span){lx->line_start + LEX_MAX_LINE, 0}, "line longer than %u bytes", LEX_MAX_LINE);
             }
         } else if (c == '\n' || (c == '\r' && t[lx->pos + 1] == '\n')) {
             tok->kind = TOK_NEWLINE;

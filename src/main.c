@@ -277,10 +277,17 @@ static bool read_model(const char *path, Source *src, Err *err)
     if (!f)
         return err_set(err, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    bool have_st = fstat(fileno(f), &st) == 0;
+    if (have_st && S_ISDIR(st.st_mode)) {
         if (!is_stdin)
             fclose(f);
         return err_set(err, ERR_IO, "cannot read '%s': it is a directory", path);
+    }
+    /* A regular file over the limit is refused from its size, before any of it is read; a pipe
+     * is read up to one byte past the limit, which is enough for the lexer to refuse it. */
+    if (!is_stdin && have_st && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > LEX_MAX_FILE) {
+        fclose(f);
+        return err_set(err, ERR_MODEL, "the model file is larger than %u MiB", LEX_MAX_FILE >> 20);
     }
     size_t cap = 0, len = 0;
     char *text = NULL;
@@ -291,7 +298,10 @@ static bool read_model(const char *path, Source *src, Err *err)
                 fclose(f);
             return err_set(err, ERR_IO, "out of memory reading '%s'", path);
         }
-        size_t n = fread(text + len, 1, cap - len - 1, f);
+        size_t want = cap - len - 1;
+        if (want > (size_t)LEX_MAX_FILE + 1 - len)
+            want = (size_t)LEX_MAX_FILE + 1 - len;
+        size_t n = fread(text + len, 1, want, f);
         len += n;
         if (n == 0 || len > LEX_MAX_FILE)
             break;
@@ -384,8 +394,11 @@ static void warn_nonfinite(const Trace *t, const Source *src, int precision)
         buf_free(&nm);
         buf_free(&msg);
     }
-    if (more)
-        fprintf(stderr, "%s: warning: %u more nodes with non-finite numbers\n", src->path, more);
+    if (more) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "%u more nodes with non-finite numbers", more);
+        diag_write(stderr, src, "warning", false, (Span){0}, msg, NULL);
+    }
 }
 
 /* ---- the main run ---- */

@@ -411,6 +411,33 @@ check("a directory as the model: exit 3, nothing written",
 p = run("-o", out, os.path.join(tmpdir(), "missing.grad"))
 check("a missing model file: exit 3, message names it",
       p.returncode == 3 and "missing.grad" in p.stderr and listing(out) == [], (p.returncode, p.stderr))
+# a model file over the 256 MiB limit is refused from its size, before a byte is read: a sparse
+# 1 TiB file gives the error at once, with the memory of a small run (reading it would need
+# at least 256 MiB)
+big = os.path.join(tmpdir(), "big.grad")
+with open(big, "wb") as f:
+    f.truncate(1 << 40)
+proc = subprocess.Popen([GRADVIZ, "-o", out, big], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+_, err = proc.communicate(timeout=60)
+check("a 1 TiB (sparse) model file: exit 1, 'larger than 256 MiB', nothing written",
+      proc.returncode == 1 and b"big.grad: error: the model file is larger than 256 MiB" in err and listing(out) == [],
+      (proc.returncode, err))
+rss = subprocess.run(["python3", "-c", "import os,sys,resource; os.spawnv(os.P_WAIT, sys.argv[1], sys.argv[1:]); "
+                      "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)", GRADVIZ, "-q", "-o", out, big],
+                     capture_output=True, text=True)
+check("...refused without reading it: peak memory under 64 MiB", rss.stdout.strip().isdigit()
+      and int(rss.stdout.strip()) < 64 * 1024, rss)
+# the model's path is shown with control characters replaced: a file name can hold an escape
+# sequence, and the terminal must not obey it
+esc = write_model("input x = 1\ny = x $ 2\n", name="e\x1b]0;owned\x07\x1b[31m.grad")
+p = run("-o", out, esc)
+check("a path with ESC and BEL: the error names it with '?' for each control character",
+      p.returncode == 1 and "e?]0;owned??[31m.grad:2:7: error: unexpected character" in p.stderr
+      and not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", p.stderr), p.stderr)
+p = run("-o", out, esc.replace(".grad", "-missing.grad"))
+check("...and so does 'cannot read' for a missing file with such a name",
+      p.returncode == 3 and "cannot read" in p.stderr and not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", p.stderr),
+      p.stderr)
 if os.geteuid() == 0:
     print("# skipped: unreadable model file (running as root, permissions do not apply)")
 else:

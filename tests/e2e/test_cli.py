@@ -438,13 +438,25 @@ p = run("-o", out, esc.replace(".grad", "-missing.grad"))
 check("...and so does 'cannot read' for a missing file with such a name",
       p.returncode == 3 and "cannot read" in p.stderr and not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", p.stderr),
       p.stderr)
-if os.geteuid() == 0:
-    print("# skipped: unreadable model file (running as root, permissions do not apply)")
+# Permissions do not bind root: a run as root drops to nobody (setpriv) for the permission
+# tests, when gradviz can be run as nobody from where it is built.
+AS_USER = [] if os.geteuid() != 0 else ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+if AS_USER and not (shutil.which("setpriv") and
+                    subprocess.run(AS_USER + [GRADVIZ, "--version"], capture_output=True).returncode == 0):
+    AS_USER = None
+if AS_USER is None:
+    print("# skipped: permission tests (running as root and cannot run gradviz as nobody)")
 else:
-    m = write_model("input x = 1\ny = x*2\n")
+    d = tmpdir()
+    os.chmod(d, 0o777)
+    m = os.path.join(d, "secret.grad")
+    with open(m, "w") as f:
+        f.write("input x = 1\ny = x*2\n")
     os.chmod(m, 0)
-    p = run("-o", out, m)
-    check("an unreadable model file: exit 3", p.returncode == 3 and listing(out) == [], p.stderr)
+    p = subprocess.run(AS_USER + [GRADVIZ, "-o", d, m], capture_output=True, text=True)
+    check("an unreadable model file: exit 3, 'cannot read ... Permission denied', nothing written",
+          p.returncode == 3 and f"cannot read '{m}': Permission denied" in p.stderr and listing(d) == ["secret.grad"],
+          (p.returncode, p.stderr))
 
 # ---- writing fails: exit 3, nothing written ----
 d = tmpdir()
@@ -457,11 +469,47 @@ for name, target in (("-o is a regular file", plain), ("-o under a regular file"
     check(f"{name}: exit 3 with a message", p.returncode == 3 and p.stderr.startswith("gradviz: error: "),
           (p.returncode, p.stderr))
 check("a failed write leaves the directory as it was", listing(d) == ["plain"] and open(plain).read() == "x", listing(d))
-if os.geteuid() != 0:
-    ro = tmpdir()
-    os.chmod(ro, 0o555)
-    p = run("-f", "json", "-o", ro, NEURON)
-    check("read-only output directory: exit 3, nothing written", p.returncode == 3 and listing(ro) == [], p.stderr)
+# a read-only output directory: as root permissions do not apply, so the run drops to nobody
+# (setpriv) when it can; the model is copied where nobody can read it
+ro = tmpdir()  # mkdtemp makes it 0700 in /tmp (1777)
+model = os.path.join(ro, "neuron.grad")
+shutil.copy(NEURON, model)
+os.chmod(model, 0o444)
+os.chmod(ro, 0o555)
+if AS_USER is not None:
+    before = snapshot(ro)
+    p = subprocess.run(AS_USER + [GRADVIZ, "-f", "json,dot,svg", "-o", ro, model], capture_output=True, text=True)
+    check("read-only output directory: exit 3, 'cannot write ... Permission denied', nothing written",
+          p.returncode == 3 and "Permission denied" in p.stderr and snapshot(ro) == before, (p.returncode, p.stderr))
+
+# a full disk: RLIMIT_FSIZE makes a write past N bytes fail with EFBIG (SIGXFSZ ignored, as a
+# signal disposition it survives exec), as ENOSPC would on a full file system. Every size from
+# a few bytes to past the first file's end: exit 3, nothing half-written, no temporaries, and
+# the old outputs stay as they were.
+import resource  # noqa: E402
+import signal  # noqa: E402
+
+
+def limited(limit):
+    def pre():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return pre
+
+
+full = tmpdir()
+run("-q", "-f", "json,dot", "-o", full, NEURON)
+old = snapshot(full)
+sizes = sorted(len(b) for b, _ in old.values())
+for limit in (1, 100, 4096, sizes[0] - 1, sizes[-1] - 1):
+    p = subprocess.run([GRADVIZ, "-f", "json,dot", "-o", full, "--set", "x1=3", NEURON], capture_output=True,
+                       text=True, preexec_fn=limited(limit))
+    check(f"disk full after {limit} bytes: exit 3 with an I/O error, old outputs kept, no temporaries",
+          p.returncode == 3 and "gradviz: error: " in p.stderr and snapshot(full) == old and not hidden(full),
+          (p.returncode, p.stderr, listing(full)))
+p = subprocess.run([GRADVIZ, "-f", "json", "-o", full, "--set", "x1=3", NEURON], capture_output=True, text=True,
+                   preexec_fn=limited(1 << 30))
+check("...and with room the same run replaces them", p.returncode == 0 and snapshot(full) != old, p.stderr)
 
 # one output cannot be written (its name is taken by a directory): no output is replaced
 out = tmpdir()

@@ -365,7 +365,9 @@ size_t edit_distance(const char *a, size_t alen, const char *b, size_t blen, siz
     size_t diff = alen > blen ? alen - blen : blen - alen;
     if (diff > cap)
         return cap + 1;
-    size_t prev[65], cur[65];
+    /* three rows of the table: i-2 (for a transposition), i-1 and i */
+    size_t rows[3][65];
+    size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
     for (size_t j = 0; j <= blen; j++)
         prev[j] = j;
     for (size_t i = 1; i <= alen; i++) {
@@ -374,15 +376,44 @@ size_t edit_distance(const char *a, size_t alen, const char *b, size_t blen, siz
         for (size_t j = 1; j <= blen; j++) {
             size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
             size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-            if (cur[j] < rowmin)
-                rowmin = cur[j];
+            size_t d = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < d)
+                d = prev2[j - 2] + 1;
+            cur[j] = d;
+            if (d < rowmin)
+                rowmin = d;
         }
+        /* no later row can come back under the cap: d[i+1][j+1] >= min(row i-1) + 1 and
+         * min(row i) <= min(row i-1) + 1 */
         if (rowmin > cap)
             return cap + 1;
-        memcpy(prev, cur, (blen + 1) * sizeof *prev);
+        size_t *t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
     }
     return prev[blen];
+}
+
+void suggest_init(Suggest *s, const char *name, size_t len)
+{
+    /* two edits for names of 4 bytes or more, one for shorter ones: with two, every 3-letter
+     * word is "near" a 3-letter name ('foo' would suggest 'pow') */
+    *s = (Suggest){.name = name, .len = len, .best = NULL, .best_d = len > 3 ? 3 : 2};
+}
+
+void suggest_offer(Suggest *s, const char *cand)
+{
+    size_t n = strlen(cand);
+    size_t d = edit_distance(s->name, s->len, cand, n, 2);
+    if (d >= s->len)
+        return;
+    /* on a tie, a candidate as long as the typed name wins: 'tahn' is a swap away from 'tanh'
+     * and a deletion away from 'tan' */
+    if (d < s->best_d || (d == s->best_d && s->best && strlen(s->best) != s->len && n == s->len)) {
+        s->best_d = d;
+        s->best = cand;
+    }
 }
 
 size_t utf8_valid_prefix(const unsigned char *s, size_t n)

@@ -97,8 +97,20 @@ void buf_puts(Buf *b, const char *s);
 void buf_printf(Buf *b, const char *fmt, ...) GV_PRINTF(2, 3);
 void buf_free(Buf *b);
 
-/* Levenshtein distance, capped: returns cap+1 as soon as it exceeds cap. */
+/* Edit distance with adjacent transpositions (optimal string alignment: a swap of two
+ * neighbouring bytes costs 1, like an insertion, deletion or substitution), capped: returns
+ * cap+1 as soon as it exceeds cap. Strings over 64 bytes are never near anything. */
 size_t edit_distance(const char *a, size_t alen, const char *b, size_t blen, size_t cap);
+
+/* "Did you mean": offer every candidate, then read best (NULL when none is near enough). */
+typedef struct Suggest {
+    const char *name; /* what the user typed, name[0..len) */
+    size_t len;
+    const char *best;
+    size_t best_d;
+} Suggest;
+void suggest_init(Suggest *s, const char *name, size_t len);
+void suggest_offer(Suggest *s, const char *cand);
 /* Returns the byte length of the valid UTF-8 prefix of s[0..n). */
 size_t utf8_valid_prefix(const unsigned char *s, size_t n);
 

@@ -153,18 +153,10 @@ Op op_function(const char *name, unsigned len)
 
 const char *op_suggest_function(const char *name, unsigned len)
 {
-    const char *best = NULL;
-    /* two edits for names of 4 bytes or more, one for shorter ones: with two, every 3-letter
-     * word is "near" a 3-letter function ('foo' would suggest 'pow') */
-    size_t best_d = len > 3 ? 3 : 2;
-    for (int i = 0; i < OP_COUNT; i++) {
-        if (OPS[i].infix && i != OP_POW)
-            continue;
-        size_t d = edit_distance(name, len, OPS[i].name, strlen(OPS[i].name), 2);
-        if (d < best_d && d < len) {
-            best_d = d;
-            best = OPS[i].name;
-        }
-    }
-    return best;
+    Suggest s;
+    suggest_init(&s, name, len);
+    for (int i = 0; i < OP_COUNT; i++)
+        if (!OPS[i].infix || i == OP_POW)
+            suggest_offer(&s, OPS[i].name);
+    return s.best;
 }

@@ -107,19 +107,12 @@ static bool make_op(Parser *p, Op op, const Val *v, Span op_span, Val *out)
 /* Suggests the defined name nearest to name[0..len), or NULL. Only runs on the error path. */
 static const char *suggest_name(const Graph *g, const char *name, size_t len)
 {
-    const char *best = NULL;
-    size_t best_d = len > 3 ? 3 : 2;
-    for (uint32_t i = 0; i < g->nnodes; i++) {
-        const char *nm = g->nodes[i].name;
-        if (!nm)
-            continue;
-        size_t d = edit_distance(name, len, nm, strlen(nm), 2);
-        if (d < best_d && d < len) {
-            best_d = d;
-            best = nm;
-        }
-    }
-    return best;
+    Suggest s;
+    suggest_init(&s, name, len);
+    for (uint32_t i = 0; i < g->nnodes; i++)
+        if (g->nodes[i].name)
+            suggest_offer(&s, g->nodes[i].name);
+    return s.best;
 }
 
 /* The infix operators under their trace names, which users try to call: add(a, b). */

@@ -120,13 +120,17 @@ static void test_edit_distance(void **state)
         {"kitten", "sitting", 2, 3}, /* over the cap: cap + 1 */
         {"sigmod", "sigmoid", 2, 1},
         {"flaw", "lawn", 3, 2},
-        {"ab", "ba", 3, 2}, /* Levenshtein: a transposition costs 2 */
+        {"ab", "ba", 3, 1}, /* a transposition costs 1 */
+        {"tahn", "tanh", 2, 1},
+        {"sigomid", "sigmoid", 2, 1},
+        {"abcd", "badc", 2, 2}, /* two swaps */
+        {"ca", "abc", 3, 3}, /* optimal string alignment: no edit after a swap (true Damerau: 2) */
         {"abc", "abc", 0, 0},
         {"", "", 2, 0},
         {"a", "", 2, 1},
         {"", "abc", 5, 3},
         {"a", "abcd", 2, 3}, /* length difference alone exceeds the cap */
-        {"tanh", "than", 2, 2},
+        {"tanh", "than", 2, 2}, /* the swapped pair is not adjacent */
         {"exp", "exp2", 1, 1},
     };
     for (size_t i = 0; i < ARRAY_LEN(rows); i++) {

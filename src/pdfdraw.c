@@ -21,6 +21,8 @@
 #include <string.h>
 
 #include <graphviz/xdot.h>
+#include <hpdf_doc.h>
+#include <hpdf_objects.h>
 
 /* Graphviz's default `pad` when the graph sets none: 4 points (0.0555 in) on each side. */
 #define PDFDRAW_DEFAULT_PAD 4.0
@@ -146,11 +148,47 @@ const char *pdfdraw_find_font(bool bold, char *buf, size_t size)
     return NULL;
 }
 
+/* libharu 2.3 gives a UTF-8 font the encoder's own CMap (a `begincidrange` code -> CID map) as
+ * its /ToUnicode, which must map codes to Unicode with bfchar/bfrange: poppler warns "Invalid
+ * 'begincidrange' operator in ToUnicode CMap" on every page and other readers may extract
+ * nothing. With the UTF-8 encoder and /Identity-H a code is the character's code point, so the
+ * right map is the identity over the Basic Multilingual Plane (surrogates excluded): one
+ * bfrange per high byte (a range may only vary in its last byte), at most 100 per block. */
+static bool pdfdraw_fix_tounicode(HPDF_Doc pdf, HPDF_Font font)
+{
+    HPDF_Dict cmap = HPDF_DictStream_New(pdf->mmgr, pdf->xref);
+    if (!cmap)
+        return false;
+    cmap->filter = HPDF_STREAM_FILTER_FLATE_DECODE;
+    Buf b = {0};
+    buf_puts(&b, "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+                 "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+                 "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+                 "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
+    unsigned hi[256], n = 0;
+    for (unsigned h = 0; h < 256; h++)
+        if (h < 0xD8 || h > 0xDF)
+            hi[n++] = h;
+    for (unsigned i = 0; i < n; i += 100) {
+        unsigned k = n - i < 100 ? n - i : 100;
+        buf_printf(&b, "%u beginbfrange\n", k);
+        for (unsigned j = i; j < i + k; j++)
+            buf_printf(&b, "<%02X00> <%02XFF> <%02X00>\n", hi[j], hi[j], hi[j]);
+        buf_puts(&b, "endbfrange\n");
+    }
+    buf_puts(&b, "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+    bool ok = b.data && HPDF_Stream_Write(cmap->stream, (const HPDF_BYTE *)b.data, (HPDF_UINT)b.len) == HPDF_OK &&
+              HPDF_Dict_Add(font, "ToUnicode", cmap) == HPDF_OK;
+    buf_free(&b);
+    return ok;
+}
+
 /* Embeds the TrueType file at path and returns it as a UTF-8 font, or NULL. */
 static HPDF_Font pdfdraw_load_face(HPDF_Doc pdf, const char *path)
 {
     const char *name = HPDF_LoadTTFontFromFile(pdf, path, HPDF_TRUE);
-    return name ? HPDF_GetFont(pdf, name, "UTF-8") : NULL;
+    HPDF_Font font = name ? HPDF_GetFont(pdf, name, "UTF-8") : NULL;
+    return font && pdfdraw_fix_tounicode(pdf, font) ? font : NULL;
 }
 
 bool pdfdraw_load_fonts(HPDF_Doc pdf, PdfFonts *fonts, Err *err)

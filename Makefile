@@ -43,6 +43,7 @@ LIB_SRC := \
 	src/gen.c \
 	src/fmt.c \
 	src/numfmt.c \
+	src/strconv.c \
 	src/outfile.c \
 	src/frames.c \
 	src/tracejson.c \

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "strconv.h"
 
 /* Longest rule (in characters) written on an edge: "∂ = cos(x) = 0.07074". Longer rules, like
  * σ(z)(1 − σ(z)), would widen every edge label; the --steps panel always shows them. */
@@ -92,19 +93,7 @@ static void set_html(Ctx *c, void *obj, const char *key, const char *html)
 /* ---- text ---- */
 
 /* Appends s with the characters that mean something in an HTML-like label escaped. */
-static void put_esc(Buf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': buf_puts(b, "&amp;"); break;
-        case '<': buf_puts(b, "&lt;"); break;
-        case '>': buf_puts(b, "&gt;"); break;
-        case '"': buf_puts(b, "&quot;"); break;
-        case '\'': buf_puts(b, "&#39;"); break;
-        default: buf_append(b, s, 1);
-        }
-    }
-}
+static void put_esc(Buf *b, const char *s) { strconv_put_xml(b, s, true); }
 
 static void put_num(Ctx *c, Buf *b, double v)
 {
@@ -474,6 +463,29 @@ static void put_val_cell(Ctx *c, uint32_t id, bool muted)
     buf_puts(&c->b, "</font></td></tr>");
 }
 
+/* The rest of a gradient or tangent cell, in `color`: "∂num/∂den = v" (names escaped; the
+ * "∂num/∂den = " only when num is given, v only when known, "?" until it is), and the cell's
+ * end. */
+static void put_value_rest(Ctx *c, const char *color, const char *num, const char *den, bool known, double v)
+{
+    if (num || known) {
+        buf_printf(&c->b, "<font color=\"%s\">", color);
+        if (num) {
+            buf_puts(&c->b, "∂");
+            put_esc(&c->b, num);
+            buf_puts(&c->b, "/∂");
+            put_esc(&c->b, den);
+            buf_puts(&c->b, " = ");
+        }
+        if (known)
+            put_num(c, &c->b, v);
+        buf_puts(&c->b, "</font>");
+    }
+    if (!known)
+        put_unknown(c);
+    buf_puts(&c->b, "</td></tr>");
+}
+
 /* The gradient cell: "∂L/∂name = g" for a leaf (the answer a student looks for), the bare
  * number for an op node (its name is on the value line; the colour says what it is) except
  * the primary output's "∂L/∂L = 1"; "?" until known. */
@@ -483,20 +495,7 @@ static void put_grad_cell(Ctx *c, uint32_t id, bool muted)
     bool known = grad_known(c, id);
     bool named = n->name && (node_is_leaf(n) || id == c->t->primary);
     cell_open(c, 'n', id, "grad", known && node_new(c, id));
-    if (named || known) {
-        buf_printf(&c->b, "<font color=\"%s\">", muted ? COLOR_MUTED : COLOR_GRAD);
-        if (named) {
-            buf_printf(&c->b, "∂%s/∂", c->L);
-            put_esc(&c->b, n->name);
-            buf_puts(&c->b, " = ");
-        }
-        if (known)
-            put_num(c, &c->b, c->t->grad[id]);
-        buf_puts(&c->b, "</font>");
-    }
-    if (!known)
-        put_unknown(c);
-    buf_puts(&c->b, "</td></tr>");
+    put_value_rest(c, muted ? COLOR_MUTED : COLOR_GRAD, named ? c->L : NULL, n->name, known, c->t->grad[id]);
 }
 
 /* A fan-out node's sum over paths, one run: "∂L/∂x = a + (−b) + ? = ?". Terms in out-edge
@@ -550,22 +549,8 @@ static void put_tan_cell(Ctx *c, uint32_t id)
     bool known = tan_known(c, id);
     bool named = n->name && (node_is_leaf(n) || is_output(c, id));
     cell_open(c, 'n', id, "tan", known && c->fwd && id == c->active);
-    if (named || known) {
-        buf_printf(&c->b, "<font color=\"%s\">", depends(c, id) ? COLOR_TANGENT : COLOR_MUTED);
-        if (named) {
-            buf_puts(&c->b, "∂");
-            put_esc(&c->b, n->name);
-            buf_puts(&c->b, "/∂");
-            put_esc(&c->b, c->X);
-            buf_puts(&c->b, " = ");
-        }
-        if (known)
-            put_num(c, &c->b, c->ts->node[id]);
-        buf_puts(&c->b, "</font>");
-    }
-    if (!known)
-        put_unknown(c);
-    buf_puts(&c->b, "</td></tr>");
+    put_value_rest(c, depends(c, id) ? COLOR_TANGENT : COLOR_MUTED, named ? n->name : NULL, c->X, known,
+                   c->ts->node[id]);
 }
 
 /* ---- nodes ---- */
@@ -622,6 +607,21 @@ static void set_node_style(Ctx *c, Agnode_t *an, uint32_t id)
         set(an, "margin", "0.05,0.03");
 }
 
+/* The rows below a node's heading — value, then gradient (backward frames) and tangent
+ * (forward mode), which a constant has neither of — and the end of its label and its style. */
+static void end_node(Ctx *c, Agnode_t *an, uint32_t id, bool muted)
+{
+    bool cnst = c->g->nodes[id].kind == NODE_CONST;
+    put_val_cell(c, id, muted);
+    if (!cnst && !c->fwd)
+        put_grad_rows(c, id, muted);
+    if (!cnst && c->ts)
+        put_tan_cell(c, id);
+    buf_puts(&c->b, "</table>");
+    set_html(c, an, "label", c->b.data ? c->b.data : "");
+    set_node_style(c, an, id);
+}
+
 static void build_leaf(Ctx *c, Agnode_t *an, uint32_t id)
 {
     const Trace *t = c->t;
@@ -642,14 +642,7 @@ static void build_leaf(Ctx *c, Agnode_t *an, uint32_t id)
         snprintf(tag + l, sizeof tag - l, "%s", c->L);
     }
     put_tag_row(c, n->kind == NODE_PARAM && !muted ? COLOR_PARAM : COLOR_LOCAL, tag);
-    put_val_cell(c, id, muted);
-    if (n->kind != NODE_CONST && !c->fwd)
-        put_grad_rows(c, id, muted);
-    if (n->kind != NODE_CONST && c->ts)
-        put_tan_cell(c, id);
-    buf_puts(&c->b, "</table>");
-    set_html(c, an, "label", c->b.data ? c->b.data : "");
-    set_node_style(c, an, id);
+    end_node(c, an, id, muted);
 }
 
 static void build_op(Ctx *c, Agnode_t *an, uint32_t id)
@@ -679,14 +672,7 @@ static void build_op(Ctx *c, Agnode_t *an, uint32_t id)
     buf_puts(&c->b, "</font></td></tr>");
     c->b.oom |= sym.oom;
     buf_free(&sym);
-    put_val_cell(c, id, muted);
-    if (!c->fwd)
-        put_grad_rows(c, id, muted);
-    if (c->ts)
-        put_tan_cell(c, id);
-    buf_puts(&c->b, "</table>");
-    set_html(c, an, "label", c->b.data ? c->b.data : "");
-    set_node_style(c, an, id);
+    end_node(c, an, id, muted);
 }
 
 /* ---- edges ---- */
@@ -944,6 +930,25 @@ static void put_step_edge(Ctx *c, uint32_t a, uint32_t e)
     buf_puts(&c->b, LINE_END);
 }
 
+/* The heading of a step frame's panel, in bold: "<dir> step k of n:  name = expression" for
+ * the active node (the name, or the alias, when it has one). */
+static void put_panel_head(Ctx *c, const char *dir, uint32_t nsteps)
+{
+    const Node *n = &c->g->nodes[c->active];
+    buf_printf(&c->b, "<tr><td><font point-size=\"15\" color=\"" COLOR_ACTIVE "\"><b>%s step %u of %u:  ", dir,
+               c->frame + 1, nsteps);
+    Buf def = {0};
+    if (n->name || c->alias[0]) {
+        buf_puts(&def, n->name ? n->name : c->alias);
+        buf_puts(&def, " = ");
+    }
+    put_short_expr(c, &def, c->active, true);
+    put_esc(&c->b, def.data ? def.data : "");
+    c->b.oom |= def.oom;
+    buf_free(&def);
+    buf_puts(&c->b, "</b>" LINE_END);
+}
+
 /* The frame's step: which node, its gradient, and one chain-rule line per in-edge. Always
  * OP_MAX_ARITY chain lines (blank ones pad) so that every frame's panel has the same height
  * and the frames, pinned to one layout, line up exactly. */
@@ -952,18 +957,7 @@ static void put_step_panel(Ctx *c)
     const Trace *t = c->t;
     uint32_t a = c->active;
     const Node *n = &c->g->nodes[a];
-    buf_printf(&c->b, "<tr><td><font point-size=\"15\" color=\"" COLOR_ACTIVE "\"><b>Backward step %u of %u:  ",
-               c->frame + 1, t->nbwd);
-    Buf def = {0};
-    if (n->name || c->alias[0]) {
-        buf_puts(&def, n->name ? n->name : c->alias);
-        buf_puts(&def, " = ");
-    }
-    put_short_expr(c, &def, a, true);
-    put_esc(&c->b, def.data ? def.data : "");
-    c->b.oom |= def.oom;
-    buf_free(&def);
-    buf_puts(&c->b, "</b>" LINE_END);
+    put_panel_head(c, "Backward", t->nbwd);
     line_open(c, 13);
     buf_puts(&c->b, "<font color=\"" COLOR_GRAD "\">");
     put_dL(c, a);
@@ -1004,18 +998,7 @@ static void put_fwd_panel(Ctx *c)
     const TangentSweep *ts = c->ts;
     uint32_t a = c->active;
     const Node *n = &c->g->nodes[a];
-    buf_printf(&c->b, "<tr><td><font point-size=\"15\" color=\"" COLOR_ACTIVE "\"><b>Forward step %u of %u:  ",
-               c->frame + 1, ts->nsteps);
-    Buf def = {0};
-    if (n->name || c->alias[0]) {
-        buf_puts(&def, n->name ? n->name : c->alias);
-        buf_puts(&def, " = ");
-    }
-    put_short_expr(c, &def, a, true);
-    put_esc(&c->b, def.data ? def.data : "");
-    c->b.oom |= def.oom;
-    buf_free(&def);
-    buf_puts(&c->b, "</b>" LINE_END);
+    put_panel_head(c, "Forward", ts->nsteps);
 
     /* the sum over the operands, with a dummy operand name the model does not use */
     static const char *const dummies[] = {"u", "a", "p", "r", "k"};
@@ -1147,9 +1130,11 @@ static int mat_fit(uint32_t r, uint32_t k)
     return 0;
 }
 
-/* A row or column name of a matrix, escaped, in a small font of the given colour. */
-static void put_mat_name(Ctx *c, uint32_t id, const char *color)
+/* The name of node id, escaped, in a small font: a row name of J (an output) in the gradient's
+ * colour when it is hl_row, a column name of J (a leaf) in the tangent's when it is hl_col. */
+static void put_mat_name(Ctx *c, uint32_t id, bool j_row, uint32_t hl_row, uint32_t hl_col)
 {
+    const char *color = j_row ? (id == hl_row ? COLOR_GRAD : COLOR_LOCAL) : (id == hl_col ? COLOR_TANGENT : COLOR_LOCAL);
     Buf nm = {0};
     put_dname(c, &nm, id);
     buf_printf(&c->b, "<font point-size=\"10\" color=\"%s\">", color);
@@ -1176,18 +1161,14 @@ static void put_matrix(Ctx *c, const char *caption, const Jacobian *J, char kind
                    K + 1, caption);
     buf_puts(&c->b, "<tr><td></td>");
     for (uint32_t j = 0; j < K; j++) {
-        uint32_t id = transpose ? J->rows[j] : J->cols[j];
-        const char *col = transpose ? (id == hl_row ? COLOR_GRAD : COLOR_LOCAL) : (id == hl_col ? COLOR_TANGENT : COLOR_LOCAL);
         buf_puts(&c->b, "<td>");
-        put_mat_name(c, id, col);
+        put_mat_name(c, transpose ? J->rows[j] : J->cols[j], transpose, hl_row, hl_col);
         buf_puts(&c->b, "</td>");
     }
     buf_puts(&c->b, "</tr>");
     for (uint32_t i = 0; i < R; i++) {
-        uint32_t id = transpose ? J->cols[i] : J->rows[i];
-        const char *col = transpose ? (id == hl_col ? COLOR_TANGENT : COLOR_LOCAL) : (id == hl_row ? COLOR_GRAD : COLOR_LOCAL);
         buf_puts(&c->b, "<tr><td align=\"right\">");
-        put_mat_name(c, id, col);
+        put_mat_name(c, transpose ? J->cols[i] : J->rows[i], !transpose, hl_row, hl_col);
         buf_puts(&c->b, "</td>");
         for (uint32_t j = 0; j < K; j++) {
             uint32_t ri = transpose ? j : i, cj = transpose ? i : j;

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "numfmt.h"
 #include "ops.h"
+#include "strconv.h"
 
 /* ---- Activations ---- */
 
@@ -195,20 +195,30 @@ double flow_log10_mean(const FlowExperiment *x, uint32_t a, uint32_t layer)
     return layer == 0 ? 0.0 : x->log10_mean[(size_t)a * x->layers + layer - 1];
 }
 
+bool flow_sci_parts(double lg, double *m, int *e)
+{
+    if (lg == -INFINITY)
+        return false;
+    double fe = floor(lg), fm = pow(10.0, lg - fe);
+    if (fm >= 9.99995) { /* would print as 10.0000 */
+        fm /= 10;
+        fe += 1;
+    }
+    *m = fm;
+    *e = (int)fe;
+    return true;
+}
+
 /* 10^lg as "1.4605e-07" (also beyond the range of doubles: "2.3456e-685"), or "0" for an
  * exact zero (a relu column is often exactly 0, and should say so). */
 static void sci(char out[32], double lg)
 {
-    if (lg == -INFINITY) {
+    double m;
+    int e;
+    if (!flow_sci_parts(lg, &m, &e))
         snprintf(out, 32, "0");
-        return;
-    }
-    double e = floor(lg), m = pow(10.0, lg - e);
-    if (m >= 9.99995) { /* would print as 10.0000 */
-        m /= 10;
-        e += 1;
-    }
-    snprintf(out, 32, "%.4fe%c%02d", m, e < 0 ? '-' : '+', (int)fabs(e));
+    else
+        snprintf(out, 32, "%.4fe%c%02d", m, e < 0 ? '-' : '+', abs(e));
 }
 
 uint32_t flow_table_step(uint32_t layers)
@@ -280,33 +290,27 @@ bool flow_write_table(const FlowExperiment *x, FILE *f)
     return !ferror(f);
 }
 
-static void put_num(Buf *b, double v)
+/* Writes open (the text up to the array's "["), then v[0..n) as JSON numbers and the "]". */
+static void put_row(Buf *b, const char *open, const double *v, uint32_t n)
 {
-    if (!isfinite(v)) {
-        buf_puts(b, "null");
-        return;
+    buf_puts(b, open);
+    for (uint32_t k = 0; k < n; k++) {
+        if (k)
+            buf_puts(b, ", ");
+        strconv_put_json_num(b, v[k]);
     }
-    char s[NUMFMT_MAX];
-    size_t n = numfmt_double(s, v);
-    buf_append(b, s, n);
-}
-
-static void put_uint(Buf *b, uint64_t v)
-{
-    char s[NUMFMT_MAX];
-    size_t n = numfmt_uint(s, v);
-    buf_append(b, s, n);
+    buf_puts(b, "]");
 }
 
 void flow_experiment_json(const FlowExperiment *x, Buf *b)
 {
     buf_puts(b, "{\"format\": \"gradviz-flow\", \"version\": 1,\n"
                 "\"experiment\": {\"layers\": ");
-    put_uint(b, x->layers);
+    strconv_put_uint(b, x->layers);
     buf_puts(b, ", \"trials\": ");
-    put_uint(b, x->trials);
+    strconv_put_uint(b, x->trials);
     buf_puts(b, ", \"seed\": ");
-    put_uint(b, x->seed);
+    strconv_put_uint(b, x->seed);
     buf_puts(b, ", \"preactivation\": \"normal(0, 1)\",\n"
                 "  \"statistic\": \"mean over trials of |gradient| after each layer; element k of an "
                 "array is after k + 1 layers\"},\n\"activations\": [");
@@ -315,26 +319,17 @@ void flow_experiment_json(const FlowExperiment *x, Buf *b)
         buf_puts(b, a ? ",\n  {\"name\": \"" : "\n  {\"name\": \"");
         buf_puts(b, flow_act_name(act));
         buf_puts(b, "\", \"bound_factor\": ");
-        put_num(b, flow_act_bound(act));
+        strconv_put_json_num(b, flow_act_bound(act));
         buf_puts(b, ", \"expected_factor\": ");
-        put_num(b, flow_act_expected(act));
-        buf_puts(b, ",\n   \"mean\": [");
+        strconv_put_json_num(b, flow_act_expected(act));
+        size_t row = (size_t)a * x->layers;
+        put_row(b, ",\n   \"mean\": [", x->mean + row, x->layers);
+        put_row(b, ",\n   \"log10_mean\": [", x->log10_mean + row, x->layers);
+        buf_puts(b, ",\n   \"nonzero\": [");
         for (uint32_t k = 0; k < x->layers; k++) {
             if (k)
                 buf_puts(b, ", ");
-            put_num(b, x->mean[(size_t)a * x->layers + k]);
-        }
-        buf_puts(b, "],\n   \"log10_mean\": [");
-        for (uint32_t k = 0; k < x->layers; k++) {
-            if (k)
-                buf_puts(b, ", ");
-            put_num(b, x->log10_mean[(size_t)a * x->layers + k]);
-        }
-        buf_puts(b, "],\n   \"nonzero\": [");
-        for (uint32_t k = 0; k < x->layers; k++) {
-            if (k)
-                buf_puts(b, ", ");
-            put_uint(b, x->nonzero[(size_t)a * x->layers + k]);
+            strconv_put_uint(b, x->nonzero[row + k]);
         }
         buf_puts(b, "]}");
     }
@@ -417,21 +412,16 @@ void flow_profile_json(const FlowProfile *p, Buf *b)
     for (uint32_t d = 0; d < p->nlevels; d++) {
         const FlowLevel *l = &p->levels[d];
         buf_puts(b, d ? ", {\"depth\": " : "{\"depth\": ");
-        put_uint(b, d);
+        strconv_put_uint(b, d);
         buf_puts(b, ", \"nodes\": ");
-        put_uint(b, l->nodes);
+        strconv_put_uint(b, l->nodes);
         buf_puts(b, ", \"nonfinite\": ");
-        put_uint(b, l->nonfinite);
+        strconv_put_uint(b, l->nonfinite);
+        /* no finite gradient at this depth: no mean, no max (NaN writes null) */
         buf_puts(b, ", \"mean\": ");
-        if (l->nodes)
-            put_num(b, l->mean);
-        else
-            buf_puts(b, "null");
+        strconv_put_json_num(b, l->nodes ? l->mean : NAN);
         buf_puts(b, ", \"max\": ");
-        if (l->nodes)
-            put_num(b, l->max);
-        else
-            buf_puts(b, "null");
+        strconv_put_json_num(b, l->nodes ? l->max : NAN);
         buf_puts(b, "}");
     }
     buf_puts(b, "]}");

@@ -74,6 +74,11 @@ double flow_log10_mean(const FlowExperiment *x, uint32_t a, uint32_t layer);
  * five significant digits, also below the range of doubles; an exact 0 prints as 0.
  * Returns false if writing to f fails. */
 bool flow_write_table(const FlowExperiment *x, FILE *f);
+/* Splits 10^lg into m × 10^e with m in [1, 10) such that "%.4f" of m never prints 10.0000,
+ * for numbers beyond the range of doubles too (lg = -684.6 gives 2.5119 × 10^-685). false for
+ * lg = -INFINITY, an exact 0, which has no such form; lg must not be NaN. The table's numbers
+ * on stdout, in the PDF and in the HTML page all come from it. */
+bool flow_sci_parts(double lg, double *m, int *e);
 /* The table's row step: its rows are every step-th layer and the last one, step the smallest
  * of 1, 2, 5, 10, 20, 50, ... that is at least layers / 5 (about five rows). The PDF and HTML
  * pages use it too, so they show the same rows as stdout. */

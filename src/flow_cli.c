@@ -18,6 +18,7 @@
 #include "flowchart.h"
 #include "flowpdf.h"
 #include "outfile.h"
+#include "strconv.h"
 #include "version.h"
 
 static const char FLOW_USAGE[] =
@@ -51,24 +52,17 @@ static int usage(const char *fmt, const char *arg)
     return ERR_USAGE;
 }
 
-static bool parse_u64(const char *s, unsigned long long max, unsigned long long *v)
-{
-    if (!*s || *s == '-' || *s == '+' || *s == ' ')
-        return false;
-    char *end;
-    errno = 0;
-    *v = strtoull(s, &end, 10);
-    return *end == '\0' && errno == 0 && *v <= max;
-}
-
-/* Splits a comma list, calling item(name, len) for each element; false stops. */
-static bool for_each_item(const char *list, bool (*item)(const char *, size_t, void *), void *ctx)
+/* Splits a comma list, calling item(name, len, shown, ctx) for each element, shown being the
+ * element as a string (its first 60 bytes) for the messages; false stops. */
+static bool for_each_item(const char *list, bool (*item)(const char *, size_t, const char *, void *), void *ctx)
 {
     const char *p = list;
     for (;;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (!item(p, len, ctx))
+        char shown[64];
+        snprintf(shown, sizeof shown, "%.*s", (int)(len < 60 ? len : 60), p);
+        if (!item(p, len, shown, ctx))
             return false;
         if (!comma)
             return true;
@@ -81,11 +75,9 @@ typedef struct ActList {
     int rc;
 } ActList;
 
-static bool add_act(const char *name, size_t len, void *ctx)
+static bool add_act(const char *name, size_t len, const char *shown, void *ctx)
 {
     ActList *l = ctx;
-    char shown[64];
-    snprintf(shown, sizeof shown, "%.*s", (int)(len < 60 ? len : 60), name);
     FlowAct a;
     if (!flow_act_parse(name, len, &a)) {
         l->rc = usage("unknown activation '%s' (expected sigmoid, tanh or relu)", shown);
@@ -105,11 +97,9 @@ typedef struct FormatList {
     int rc;
 } FormatList;
 
-static bool add_format(const char *name, size_t len, void *ctx)
+static bool add_format(const char *name, size_t len, const char *shown, void *ctx)
 {
     FormatList *l = ctx;
-    char shown[64];
-    snprintf(shown, sizeof shown, "%.*s", (int)(len < 60 ? len : 60), name);
     if (len == 4 && memcmp(name, "json", 4) == 0)
         l->json = true;
     else if (len == 3 && memcmp(name, "svg", 3) == 0)
@@ -145,27 +135,18 @@ static bool stage(OutSet *out, const char *dir, const char *ext, const Buf *b, E
  * also below the range of doubles), "0" for an exact zero, plain "1.0000" for 10⁰. */
 static void sci_text(char out[64], double lg)
 {
-    static const char *const SUP[] = {"⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"};
-    if (lg == -INFINITY) {
+    double m;
+    int k;
+    if (!flow_sci_parts(lg, &m, &k)) {
         snprintf(out, 64, "0");
         return;
     }
-    double e = floor(lg), m = pow(10.0, lg - e);
-    if (m >= 9.99995) { /* would print as 10.0000 */
-        m /= 10;
-        e += 1;
-    }
-    int k = (int)e;
-    snprintf(out, 64, "%.4f", m);
+    char pow10[48];
+    flowchart_pow10_label(pow10, k);
     if (k == 0)
-        return;
-    char digits[16];
-    snprintf(digits, sizeof digits, "%d", k < 0 ? -k : k);
-    strcat(out, " × 10");
-    if (k < 0)
-        strcat(out, "⁻");
-    for (const char *p = digits; *p; p++)
-        strcat(out, SUP[*p - '0']);
+        snprintf(out, 64, "%.4f", m);
+    else
+        snprintf(out, 64, "%.4f × %s", m, pow10);
 }
 
 typedef struct Table {
@@ -306,19 +287,6 @@ static const char FLOW_CSS[] =
     ".gradviz-flowchart [stroke=\"#009E73\"]{stroke:var(--c-green)}"
     ".gradviz-flowchart [fill=\"#009E73\"]{fill:var(--c-green)}\n";
 
-static void put_html(Buf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': buf_puts(b, "&amp;"); break;
-        case '<': buf_puts(b, "&lt;"); break;
-        case '>': buf_puts(b, "&gt;"); break;
-        case '"': buf_puts(b, "&quot;"); break;
-        default: buf_append(b, s, 1);
-        }
-    }
-}
-
 static void flow_html(const FlowDrawing *chart, const Table *tb, const char *command, Buf *b)
 {
     const FlowTable *t = &tb->t;
@@ -329,15 +297,15 @@ static void flow_html(const FlowDrawing *chart, const Table *tb, const char *com
     buf_puts(b, FLOW_CSS);
     buf_puts(b, "</style>\n</head>\n<body>\n<main>\n<h1>Vanishing gradients</h1>\n<p class=\"sub\">How much of the "
                 "gradient survives a chain of activations: <code>");
-    put_html(b, command);
+    strconv_put_xml(b, command, false);
     buf_puts(b, "</code></p>\n<section class=\"card\" aria-label=\"Chart\">\n");
     flowchart_svg(chart, b);
     buf_puts(b, "</section>\n<section class=\"card\" aria-labelledby=\"flow-table-h\">\n<h2 id=\"flow-table-h\">");
-    put_html(b, t->title);
+    strconv_put_xml(b, t->title, false);
     buf_puts(b, "</h2>\n<div class=\"table-wrap\"><table id=\"flow-table\">\n<thead><tr>");
     for (size_t c = 0; c < t->ncols; c++) {
         buf_puts(b, "<th scope=\"col\">");
-        put_html(b, t->head[c]);
+        strconv_put_xml(b, t->head[c], false);
         buf_puts(b, "</th>");
     }
     buf_puts(b, "</tr></thead>\n<tbody>\n");
@@ -345,7 +313,7 @@ static void flow_html(const FlowDrawing *chart, const Table *tb, const char *com
         buf_puts(b, "<tr>");
         for (size_t c = 0; c < t->ncols; c++) {
             buf_puts(b, c ? "<td>" : "<th scope=\"row\">");
-            put_html(b, t->cells[r * t->ncols + c]);
+            strconv_put_xml(b, t->cells[r * t->ncols + c], false);
             buf_puts(b, c ? "</td>" : "</th>");
         }
         buf_puts(b, "</tr>\n");
@@ -353,7 +321,7 @@ static void flow_html(const FlowDrawing *chart, const Table *tb, const char *com
     buf_puts(b, "</tbody>\n</table></div>\n<div class=\"notes\">\n");
     for (size_t i = 0; i < t->nnotes; i++) {
         buf_puts(b, "<p>");
-        put_html(b, t->notes[i]);
+        strconv_put_xml(b, t->notes[i], false);
         buf_puts(b, "</p>\n");
     }
     buf_puts(b, "</div>\n</section>\n</main>\n<footer>Made with gradviz " GRADVIZ_VERSION
@@ -384,12 +352,12 @@ int flow_main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":o:f:qh", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_LAYERS:
-            if (!parse_u64(optarg, FLOW_MAX_LAYERS, &v) || v == 0)
+            if (!strconv_parse_uint(optarg, FLOW_MAX_LAYERS, &v) || v == 0)
                 return usage("--layers needs a number from 1 to 10000, got '%s'", optarg);
             x.layers = (uint32_t)v;
             break;
         case OPT_TRIALS:
-            if (!parse_u64(optarg, FLOW_MAX_TRIALS, &v) || v == 0)
+            if (!strconv_parse_uint(optarg, FLOW_MAX_TRIALS, &v) || v == 0)
                 return usage("--trials needs a number from 1 to 10000000, got '%s'", optarg);
             x.trials = (uint32_t)v;
             break;
@@ -397,7 +365,7 @@ int flow_main(int argc, char **argv)
             acts = optarg;
             break;
         case OPT_SEED:
-            if (!parse_u64(optarg, UINT64_MAX, &v))
+            if (!strconv_parse_uint(optarg, UINT64_MAX, &v))
                 return usage("--seed needs a non-negative integer, got '%s'", optarg);
             x.seed = v;
             break;

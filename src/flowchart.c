@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strconv.h"
+
 /* Okabe-Ito colours: distinguishable with the common colour-vision deficiencies */
 #define C_VERMILLION 0xD55E00u
 #define C_BLUE 0x0072B2u
@@ -132,8 +134,7 @@ static double text_width(const char *s, double size)
     return em * size;
 }
 
-/* "10" followed by k in Unicode superscripts: 10⁻³⁵. */
-static void pow10_label(char out[48], int k)
+void flowchart_pow10_label(char out[48], int k)
 {
     static const char *const SUP[] = {"⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"};
     char digits[16];
@@ -195,7 +196,7 @@ static void draw_axes(Ctx *c, const Frame *f, const FlowChart *ch)
         if (labelled) {
             if (k != f->lo)
                 line(c, f->left, y, f->right, y, C_GRID, 1);
-            pow10_label(lab, k);
+            flowchart_pow10_label(lab, k);
             text(c, f->left - 8, y + 4.2, lab, 12, FLOW_ANCHOR_END, C_INK, false, 0);
             line(c, f->left - 5, y, f->left, y, C_INK, 1);
         } else if (per_decade >= 4) {
@@ -574,17 +575,12 @@ static void put_color(Buf *b, const char *attr, uint32_t rgb)
         buf_printf(b, " %s=\"#%06X\"", attr, (unsigned)rgb);
 }
 
-static void put_escaped(Buf *b, const char *s)
+/* ` name="v"`, v a coordinate. */
+static void put_attr(Buf *b, const char *name, double v)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': buf_puts(b, "&amp;"); break;
-        case '<': buf_puts(b, "&lt;"); break;
-        case '>': buf_puts(b, "&gt;"); break;
-        case '"': buf_puts(b, "&quot;"); break;
-        default: buf_append(b, s, 1);
-        }
-    }
+    buf_printf(b, " %s=\"", name);
+    put_coord(b, v);
+    buf_puts(b, "\"");
 }
 
 static void put_stroke(Buf *b, const FlowOp *o)
@@ -592,9 +588,7 @@ static void put_stroke(Buf *b, const FlowOp *o)
     put_color(b, "stroke", o->stroke);
     if (o->stroke == FLOWCHART_NONE)
         return;
-    buf_puts(b, " stroke-width=\"");
-    put_coord(b, o->line_width);
-    buf_puts(b, "\"");
+    put_attr(b, "stroke-width", o->line_width);
     if (o->dash[0] > 0) {
         buf_puts(b, " stroke-dasharray=\"");
         put_coord(b, o->dash[0]);
@@ -609,22 +603,21 @@ static void put_series(Buf *b, const FlowOp *o)
     if (!o->series)
         return;
     buf_puts(b, " data-series=\"");
-    put_escaped(b, o->series);
+    strconv_put_xml(b, o->series, false);
     buf_puts(b, "\"");
 }
 
 void flowchart_svg(const FlowDrawing *d, Buf *b)
 {
-    buf_puts(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"gradviz-flowchart\" width=\"");
-    put_coord(b, d->width);
-    buf_puts(b, "\" height=\"");
-    put_coord(b, d->height);
-    buf_puts(b, "\" viewBox=\"0 0 ");
+    buf_puts(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"gradviz-flowchart\"");
+    put_attr(b, "width", d->width);
+    put_attr(b, "height", d->height);
+    buf_puts(b, " viewBox=\"0 0 ");
     put_coord(b, d->width);
     buf_puts(b, " ");
     put_coord(b, d->height);
     buf_puts(b, "\" font-family=\"'DejaVu Sans', Verdana, Arial, sans-serif\" role=\"img\">\n<title>");
-    put_escaped(b, d->title ? d->title : "");
+    strconv_put_xml(b, d->title ? d->title : "", false);
     buf_puts(b, "</title>\n");
     for (size_t i = 0; i < d->nops; i++) {
         const FlowOp *o = &d->ops[i];
@@ -632,15 +625,10 @@ void flowchart_svg(const FlowDrawing *d, Buf *b)
         case FLOWOP_PATH:
             buf_puts(b, o->npts == 2 ? "<line" : "<polyline");
             if (o->npts == 2) {
-                buf_puts(b, " x1=\"");
-                put_coord(b, o->pts[0]);
-                buf_puts(b, "\" y1=\"");
-                put_coord(b, o->pts[1]);
-                buf_puts(b, "\" x2=\"");
-                put_coord(b, o->pts[2]);
-                buf_puts(b, "\" y2=\"");
-                put_coord(b, o->pts[3]);
-                buf_puts(b, "\"");
+                put_attr(b, "x1", o->pts[0]);
+                put_attr(b, "y1", o->pts[1]);
+                put_attr(b, "x2", o->pts[2]);
+                put_attr(b, "y2", o->pts[3]);
             } else {
                 buf_puts(b, " points=\"");
                 for (size_t k = 0; k < o->npts; k++) {
@@ -658,27 +646,20 @@ void flowchart_svg(const FlowDrawing *d, Buf *b)
             buf_puts(b, "/>\n");
             break;
         case FLOWOP_RECT:
-            buf_puts(b, "<rect x=\"");
-            put_coord(b, o->x);
-            buf_puts(b, "\" y=\"");
-            put_coord(b, o->y);
-            buf_puts(b, "\" width=\"");
-            put_coord(b, o->w);
-            buf_puts(b, "\" height=\"");
-            put_coord(b, o->h);
-            buf_puts(b, "\"");
+            buf_puts(b, "<rect");
+            put_attr(b, "x", o->x);
+            put_attr(b, "y", o->y);
+            put_attr(b, "width", o->w);
+            put_attr(b, "height", o->h);
             put_color(b, "fill", o->fill);
             put_stroke(b, o);
             buf_puts(b, "/>\n");
             break;
         case FLOWOP_CIRCLE:
-            buf_puts(b, "<circle cx=\"");
-            put_coord(b, o->x);
-            buf_puts(b, "\" cy=\"");
-            put_coord(b, o->y);
-            buf_puts(b, "\" r=\"");
-            put_coord(b, o->r);
-            buf_puts(b, "\"");
+            buf_puts(b, "<circle");
+            put_attr(b, "cx", o->x);
+            put_attr(b, "cy", o->y);
+            put_attr(b, "r", o->r);
             put_color(b, "fill", o->fill);
             put_stroke(b, o);
             put_series(b, o);
@@ -686,13 +667,11 @@ void flowchart_svg(const FlowDrawing *d, Buf *b)
             break;
         case FLOWOP_TEXT: {
             static const char *const ANCHOR[] = {"start", "middle", "end"};
-            buf_puts(b, "<text x=\"");
-            put_coord(b, o->x);
-            buf_puts(b, "\" y=\"");
-            put_coord(b, o->y);
-            buf_puts(b, "\" font-size=\"");
-            put_coord(b, o->size);
-            buf_printf(b, "\" text-anchor=\"%s\"", ANCHOR[o->anchor]);
+            buf_puts(b, "<text");
+            put_attr(b, "x", o->x);
+            put_attr(b, "y", o->y);
+            put_attr(b, "font-size", o->size);
+            buf_printf(b, " text-anchor=\"%s\"", ANCHOR[o->anchor]);
             put_color(b, "fill", o->fill);
             if (o->bold)
                 buf_puts(b, " font-weight=\"bold\"");
@@ -707,7 +686,7 @@ void flowchart_svg(const FlowDrawing *d, Buf *b)
                 buf_puts(b, ")\"");
             }
             buf_puts(b, ">");
-            put_escaped(b, o->text);
+            strconv_put_xml(b, o->text, false);
             buf_puts(b, "</text>\n");
             break;
         }

@@ -74,6 +74,9 @@ typedef struct FlowDrawing {
 bool flowchart_layout(const FlowChart *c, FlowDrawing *d, Err *err);
 /* Frees d's ops and arena; a zeroed drawing is a no-op. */
 void flowchart_drawing_free(FlowDrawing *d);
+/* "10" followed by k in Unicode superscripts, as the axis labels read: "10⁻³⁵", "10⁰". The
+ * flow table writes its exponents with it too, so table and chart read alike. */
+void flowchart_pow10_label(char out[48], int k);
 /* Appends d as one <svg> element (with xmlns, width, height and viewBox; no XML declaration,
  * so it can be inlined in HTML as it is). Check b->oom. */
 void flowchart_svg(const FlowDrawing *d, Buf *b);

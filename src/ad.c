@@ -53,6 +53,18 @@ void ad_forward_tape(const Graph *g, double *value, double *local)
 }
 
 
+double ad_chain_nan(const Trace *t, uint32_t e, double in)
+{
+    const Graph *g = t->g;
+    const Edge *ed = &g->edges[e];
+    if (t->local[e] != 0) /* NaN or a NaN operand */
+        return in * t->local[e];
+    const Node *n = &g->nodes[ed->to];
+    double a[OP_MAX_ARITY];
+    gather_args(g, n, t->value, a);
+    return op_switched_off((Op)n->op, a, ed->slot) ? 0.0 : in * t->local[e];
+}
+
 void ad_backward(Trace *t)
 {
     const Graph *g = t->g;
@@ -90,7 +102,7 @@ void ad_backward(Trace *t)
         for (uint32_t e = e0; e < e1; e++) {
             uint32_t from = g->edges[e].from;
             t->reach[from] = 1;
-            double contrib = dout * t->local[e];
+            double contrib = ad_chain(t, e, dout);
             t->egrad[e] = contrib;
             if (t->is_const[from]) {
                 t->accum[e] = 0;

@@ -61,6 +61,15 @@ void ad_forward_tape(const Graph *g, double *value, double *local);
 /* Backward pass alone, from the tape t->value and t->local (ad_forward_tape): fills t->grad,
  * egrad, accum, reach, bwd and bwd_step. */
 void ad_backward(Trace *t);
+/* Edge e's share of `in` (the consumer's gradient, or in forward mode the operand's tangent):
+ * in · local[e], except that an edge switched off by a branch (op_switched_off) passes on 0
+ * even when `in` is infinite or NaN. Every sweep multiplies through this one rule. */
+double ad_chain_nan(const Trace *t, uint32_t e, double in); /* its slow path: a NaN product */
+static inline double ad_chain(const Trace *t, uint32_t e, double in)
+{
+    double v = in * t->local[e];
+    return v == v ? v : ad_chain_nan(t, e, in);
+}
 /* Central-difference check of every input and param; fills t->check (replacing an earlier
  * result). false with err on OOM. `budget` caps leaves × nodes evaluated (0 = default); above
  * it, err is ERR_USAGE and t->check is left as it was. */

@@ -110,7 +110,7 @@ static void sweep_reverse(const Trace *t, uint32_t o, const uint8_t *stop, doubl
         for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++) {
             uint32_t from = g->edges[e].from;
             reach[from] = 1;
-            adj[from] += dout * t->local[e];
+            adj[from] += ad_chain(t, e, dout);
         }
     }
 }
@@ -139,7 +139,7 @@ static void sweep_forward(const Trace *t, uint32_t leaf, uint32_t end, double *t
             uint32_t from = g->edges[e].from;
             double v = 0.0;
             if (from >= leaf && dep[from]) {
-                v = t->local[e] * tan[from];
+                v = ad_chain(t, e, tan[from]);
                 s += v;
                 d = 1;
             }

@@ -4,8 +4,8 @@
  *
  * Conventions at the edges of the domain follow PyTorch, so our numbers agree with it:
  * relu'(0) = 0, |x|'(0) = 0, ∂(a^b)/∂a = 0 when b = 0, ∂(a^b)/∂b = 0 when a = 0 and b >= 0.
- * max/min give the whole gradient to the selected operand (the first one on a tie), as
- * SPEC §2 says, where PyTorch would split a tie in halves. */
+ * max/min give the whole gradient to the selected operand (the first one on a tie, the NaN
+ * one when an operand is NaN), as SPEC §2 says, where PyTorch would split a tie in halves. */
 #include "ops.h"
 
 #include <math.h>
@@ -33,7 +33,9 @@ static void d_div(const double *a, double y, double *d)
 {
     (void)y;
     d[0] = 1.0 / a[1];
-    d[1] = -a[0] / (a[1] * a[1]);
+    /* −a/b² as (−a/b)/b: b² alone overflows or underflows where the quotient does not
+     * (a = b = 1e200 gives −1e-200, not 0; a = 0, b = 1e-300 gives 0, not NaN) */
+    d[1] = -(a[0] / a[1]) / a[1];
 }
 static double f_neg(const double *a) { return -a[0]; }
 static void d_neg(const double *a, double y, double *d) { (void)a, (void)y; d[0] = -1; }
@@ -94,10 +96,12 @@ static double f_max(const double *a)
         return NAN;
     return a[0] >= a[1] ? a[0] : a[1];
 }
+/* The selected operand is the one whose value the result takes: on a tie the first, and
+ * with a NaN operand the NaN (the result is NaN), so the gradient follows the NaN. */
 static void d_max(const double *a, double y, double *d)
 {
     (void)y;
-    d[0] = a[0] >= a[1] ? 1 : 0;
+    d[0] = isnan(a[0]) || (!isnan(a[1]) && a[0] >= a[1]) ? 1 : 0;
     d[1] = 1 - d[0];
 }
 static double f_min(const double *a)
@@ -109,7 +113,7 @@ static double f_min(const double *a)
 static void d_min(const double *a, double y, double *d)
 {
     (void)y;
-    d[0] = a[0] <= a[1] ? 1 : 0;
+    d[0] = isnan(a[0]) || (!isnan(a[1]) && a[0] <= a[1]) ? 1 : 0;
     d[1] = 1 - d[0];
 }
 
@@ -136,6 +140,23 @@ static const OpInfo OPS[OP_COUNT] = {
     [OP_MIN] = {"min", "min", 2, false, f_min, d_min,
                 {"∂min(a,b)/∂a = 1 if a ≤ b else 0", "∂min(a,b)/∂b = 1 if b < a else 0"}},
 };
+
+bool op_switched_off(Op op, const double *a, int slot)
+{
+    double d[OP_MAX_ARITY];
+    switch (op) {
+    case OP_RELU:
+        return a[0] <= 0;
+    case OP_MAX:
+    case OP_MIN:
+        op_local(op, a, 0, d);
+        return d[slot] == 0;
+    case OP_POW:
+        return slot == 0 ? a[1] == 0 : a[0] == 0 && a[1] >= 0;
+    default:
+        return false;
+    }
+}
 
 const OpInfo *op_info(Op op) { return &OPS[op]; }
 

@@ -39,6 +39,13 @@ Op op_function(const char *name, unsigned len);
  * fewer), or NULL. For did-you-mean. */
 const char *op_suggest_function(const char *name, unsigned len);
 
+/* True when operand `slot`'s local derivative is 0 because a branch switched it off, not by
+ * arithmetic: relu at a <= 0, the operand max/min did not select, a^b's ∂/∂a at b = 0 and
+ * ∂/∂b at a = 0, b >= 0. Such an edge passes on exactly 0, even from an infinite or NaN
+ * gradient (0 · inf would be NaN), as PyTorch and JAX do: the output does not depend on the
+ * operand near these values, so its derivative is 0 whatever happens downstream. */
+bool op_switched_off(Op op, const double *a, int slot);
+
 /* Convenience: evaluate and differentiate. */
 static inline double op_forward(Op op, const double *a) { return op_info(op)->forward(a); }
 static inline void op_local(Op op, const double *a, double y, double *d) { op_info(op)->local(a, y, d); }

@@ -231,6 +231,33 @@ static void test_edge_conventions(void **state)
     assert_true(isnan(op_forward(OP_MIN, nan1)));
     assert_true(isnan(op_forward(OP_MIN, nan2)));
     assert_true(isnan(op_forward(OP_ABS, nan1)));
+    /* ...and the gradient follows the NaN operand, the one the result takes its value from */
+    local2(OP_MAX, NAN, 0.49, d);
+    assert_true(d[0] == 1 && d[1] == 0);
+    local2(OP_MAX, 0.49, NAN, d);
+    assert_true(d[0] == 0 && d[1] == 1);
+    local2(OP_MIN, 0.49, NAN, d);
+    assert_true(d[0] == 0 && d[1] == 1);
+    local2(OP_MIN, NAN, NAN, d);
+    assert_true(d[0] == 1 && d[1] == 0);
+}
+
+/* ∂(a/b)/∂b = −a/b² wherever that is a double, even when b² is not (found by the PyTorch
+ * cross-check): the expected values are exact powers of ten written by hand */
+static void test_div_extremes(void **state)
+{
+    (void)state;
+    double d[2];
+    local2(OP_DIV, 1e200, 1e200, d); /* b² overflows: −1e200/1e400 = −1e-200 */
+    assert_close(d[1], -1e-200, 1e-15, 0);
+    local2(OP_DIV, 1e-300, 1e-160, d); /* b² = 1e-320 is subnormal: precision lost */
+    assert_close(d[1], -1e20, 1e-15, 0);
+    local2(OP_DIV, 0, 1e-300, d); /* b² underflows to 0: 0/0 */
+    assert_true(d[1] == 0);
+    local2(OP_DIV, 1, 1e-200, d); /* the true value overflows: −inf, as it should */
+    assert_true(isinf(d[1]) && d[1] < 0);
+    local2(OP_DIV, INFINITY, 1e308, d);
+    assert_true(isinf(d[1]) && d[1] < 0);
 }
 
 static void test_stability_at_800(void **state)
@@ -358,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_forward_against_libm),
         cmocka_unit_test(test_local_against_central_differences),
         cmocka_unit_test(test_edge_conventions),
+        cmocka_unit_test(test_div_extremes),
         cmocka_unit_test(test_stability_at_800),
         cmocka_unit_test(test_table_rows),
         cmocka_unit_test(test_function_names),

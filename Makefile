@@ -157,3 +157,18 @@ stress: build
 
 valgrind: build
 	@/usr/bin/python3 tests/stress/valgrind.py
+
+# ---- Cross-check against PyTorch (tests/crosscheck/README.md): N random models (default 300)
+# from a fixed SEED, each run by gradviz and by torch (float64 autograd), every value, gradient,
+# Jacobian entry and local derivative compared. Not in `make test`: python3-torch (Debian's
+# 1.13) installs ~640 MB (~170 packages) and takes 2-3 minutes; installed here when missing.
+N ?= 300
+SEED ?= 1
+.PHONY: crosscheck
+crosscheck: deps
+	@dpkg-query -W -f='$${Status}' python3-torch 2>/dev/null | grep -q "ok installed" || { \
+		echo "crosscheck: installing python3-torch"; SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+		--no-install-recommends python3-torch python3-mpmath >/dev/null; }
+	@$(MAKE) --no-print-directory build
+	@/usr/bin/python3 tests/crosscheck/crosscheck.py -n $(N) --seed $(SEED) --bin $(BIN)

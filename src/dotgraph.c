@@ -93,7 +93,7 @@ static void set_html(Ctx *c, void *obj, const char *key, const char *html)
 /* ---- text ---- */
 
 /* Appends s with the characters that mean something in an HTML-like label escaped. */
-static void put_esc(Buf *b, const char *s) { strconv_put_xml(b, s, true); }
+static void put_esc(Buf *b, const char *s) { strconv_put_dot_html(b, s); }
 
 static void put_num(Ctx *c, Buf *b, double v)
 {

@@ -3,6 +3,7 @@
  * so strtod's extensions (hex, "inf") can never leak in. */
 #include "lex.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,10 +126,19 @@ static bool lex_number(Lexer *lx, Token *tok, Err *err)
     if (is_ident_char(t[p]) || t[p] == '.') {
         /* `2x`, `1.2.3`, `3e`: one malformed token, not a number followed by a name */
         uint32_t q = p;
-        while (is_ident_char(t[q]) || t[q] == '.')
-            q++;
+        while (is_ident_char(t[q]) || t[q] == '.' ||
+               ((t[q] == '+' || t[q] == '-') && q > start && (t[q - 1] == 'e' || t[q - 1] == 'E')))
+            q++; /* `1e+` is one token too */
         err_at(err, (Span){start, q - start}, "malformed number '%.*s'", (int)(q - start), t + start);
-        if (is_ident_start(t[p]) && t[p] != '_' && t[p] != 'e' && t[p] != 'E') /* not for 1_000 or 3e */
+        bool hex = p == start + 1 && t[start] == '0' && (t[p] == 'x' || t[p] == 'X') && q > p + 1;
+        for (uint32_t i = p + 1; hex && i < q; i++)
+            hex = isxdigit((unsigned char)t[i]) != 0;
+        if (hex && q - p - 1 <= 13)
+            err_hint(err, "numbers are decimal: write %.*s as %llu", (int)(q - start), t + start,
+                     strtoull(t + p + 1, NULL, 16));
+        else if (hex)
+            err_hint(err, "numbers are decimal");
+        else if (is_ident_start(t[p]) && t[p] != '_' && t[p] != 'e' && t[p] != 'E') /* not for 1_000 or 3e */
             err_hint(err, "write multiplication explicitly, e.g. %.*s*%.*s", (int)(p - start),
                      t + start, (int)(q - p), t + p);
         return false;
@@ -191,6 +201,8 @@ bool lex_next(Lexer *lx, Token *tok, Err *err)
             p++;
         tok->kind = TOK_IDENT;
         tok->span.len = p - start;
+        if (p - start > LEX_MAX_NAME)
+            return err_at(err, tok->span, "name longer than %u bytes", LEX_MAX_NAME);
         for (size_t i = 0; i < sizeof KEYWORDS / sizeof KEYWORDS[0]; i++)
             if (strlen(KEYWORDS[i].word) == tok->span.len && memcmp(KEYWORDS[i].word, t + start, tok->span.len) == 0)
                 tok->kind = KEYWORDS[i].kind;
@@ -201,10 +213,19 @@ bool lex_next(Lexer *lx, Token *tok, Err *err)
         return lex_number(lx, tok, err);
     if (c == '"') {
         uint32_t p = start + 1;
-        while (p < src->len && t[p] != '"' && t[p] != '\n' && t[p] != '\r')
+        while (p < src->len && t[p] != '"' && t[p] != '\n' && t[p] != '\r') {
+            /* a title goes into every output: no control character but tab, which a
+             * terminal, an XML parser (Graphviz's, a browser's) or a PDF viewer would act on
+             * or refuse (invalid UTF-8 is already refused for the whole file) */
+            unsigned char b = (unsigned char)t[p];
+            if ((b < 0x20 && b != '\t') || b == 0x7f)
+                return err_at(err, (Span){p, 1}, "control character 0x%02X in a string", b);
             p++;
+        }
         if (p >= src->len || t[p] != '"')
             return err_at(err, (Span){start, p - start}, "unterminated string (strings end on the same line)");
+        if (p - start - 1 > LEX_MAX_TITLE)
+            return err_at(err, (Span){start, p + 1 - start}, "string longer than %u bytes", LEX_MAX_TITLE);
         tok->kind = TOK_STRING;
         tok->span.len = p + 1 - start;
         lx->pos = p + 1;

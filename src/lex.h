@@ -10,6 +10,10 @@
 #define LEX_MAX_LINE (1u << 20)
 /* Largest model file, in bytes. A 1,000,000-node generated model is ~25 MB. */
 #define LEX_MAX_FILE (256u << 20)
+/* Longest name and longest title (bytes): every name is drawn in labels and tables, and a
+ * PDF string holds at most 65,535 bytes */
+#define LEX_MAX_NAME 256u
+#define LEX_MAX_TITLE 1024u
 
 typedef enum TokKind {
     TOK_EOF, TOK_NEWLINE, TOK_IDENT, TOK_NUMBER, TOK_STRING,

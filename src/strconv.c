@@ -30,24 +30,51 @@ void strconv_put_uint(Buf *b, uint64_t v)
     buf_append(b, s, n);
 }
 
-void strconv_put_xml(Buf *b, const char *s, bool apos)
+static void put_xml(Buf *b, const char *s, bool apos, bool dot)
 {
-    for (; *s; s++) {
-        switch (*s) {
+    const unsigned char *t = (const unsigned char *)s;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = t[i];
+        if (c >= 0x80) { /* a whole valid UTF-8 character, or U+FFFD for a bad byte */
+            size_t k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+            if (k <= n - i && utf8_valid_prefix(t + i, k) == k) {
+                buf_append(b, s + i, k);
+                i += k;
+            } else {
+                buf_puts(b, "\xEF\xBF\xBD");
+                i++;
+            }
+            continue;
+        }
+        switch (c) {
         case '&': buf_puts(b, "&amp;"); break;
         case '<': buf_puts(b, "&lt;"); break;
         case '>': buf_puts(b, "&gt;"); break;
         case '"': buf_puts(b, "&quot;"); break;
+        case '\\': /* Graphviz expands \G, \N, \E, \\ in labels, after entities: \\ is \ */
+            buf_puts(b, dot ? "\\\\" : "\\");
+            break;
         case '\'':
             if (apos)
                 buf_puts(b, "&#39;");
             else
-                buf_append(b, s, 1);
+                buf_append(b, s + i, 1);
             break;
-        default: buf_append(b, s, 1);
+        default:
+            /* XML 1.0 has no C0 control but tab, LF and CR, not even as &#N;: U+FFFD */
+            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
+                buf_puts(b, "\xEF\xBF\xBD");
+            else
+                buf_append(b, s + i, 1);
         }
+        i++;
     }
 }
+
+void strconv_put_xml(Buf *b, const char *s, bool apos) { put_xml(b, s, apos, false); }
+
+void strconv_put_dot_html(Buf *b, const char *s) { put_xml(b, s, true, true); }
 
 bool strconv_parse_uint(const char *s, unsigned long long max, unsigned long long *v)
 {

@@ -21,9 +21,13 @@ void strconv_put_json_num(Buf *b, double v);
 void strconv_put_uint(Buf *b, uint64_t v);
 
 /* Appends s with & < > " written as &amp; &lt; &gt; &quot; (and ' as &#39; when apos), so it
- * can stand in XML or HTML text and in a double-quoted attribute. Other bytes, UTF-8
- * included, are copied. */
+ * can stand in XML or HTML text and in a double-quoted attribute. C0 controls other than tab,
+ * LF and CR, DEL, and bytes that are not valid UTF-8 become U+FFFD: an XML parser (Graphviz's
+ * expat, a browser's) rejects them. Valid UTF-8 is copied. */
 void strconv_put_xml(Buf *b, const char *s, bool apos);
+/* The same for text inside a Graphviz HTML-like label (apos escaped), where Graphviz then
+ * expands backslash escapes (\G is the graph's name, \\ a backslash): each \ is doubled. */
+void strconv_put_dot_html(Buf *b, const char *s);
 
 /* Reads s, the whole of it, as a decimal number from 0 to max into *v: digits only (no sign,
  * no white space, no "0x"; leading zeros are fine). false if s is anything else or the number

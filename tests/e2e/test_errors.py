@@ -68,6 +68,17 @@ ERRORS = [
     ("tab before the error", b"input x = 1\n\ty = x +* 2\n", 2, 9, r"expected an expression, found '\*'", 1, None),
     ("nested too deep", b"input x = 1\ny = " + b"(" * 300 + b"x" + b")" * 300 + b"\n", 2, 4 + 257,
      r"nested deeper than \d+ levels", 1, None),
+    ("hexadecimal number", b"input x = 0x1F\ny = x*2\n", 1, 11, r"malformed number '0x1F'", 4,
+     r"numbers are decimal: write 0x1F as 31"),
+    ("exponent sign without digits", b"input x = 1e+\ny = x*2\n", 1, 11, r"malformed number '1e\+'", 3, None),
+    ("control character in the title", b'model "a\x07b"\ninput x = 1\ny = x*2\n', 1, 9,
+     r"control character 0x07 in a string", 1, None),
+    ("escape character in the title", b'model "\x1b[31mred"\ninput x = 1\ny = x*2\n', 1, 8,
+     r"control character 0x1B in a string", 1, None),
+    ("name of 257 bytes", b"input " + b"a" * 257 + b" = 1\ny = x*2\n", 1, 7, r"name longer than 256 bytes", 257,
+     None),
+    ("title of 1025 bytes", b'model "' + b"t" * 1025 + b'"\ninput x = 1\ny = x*2\n', 1, 7,
+     r"string longer than 1024 bytes", 1027, None),
     ("line too long", b"input x = 1\ny = x" + b" + x" * 300000 + b"\n", 2, (1 << 20) + 1, r"line longer than", 1, None),
 ]
 
@@ -102,7 +113,8 @@ for name, text, line, col, msg, width, note in ERRORS:
         if len(src) < 100:
             shown = lines[1].encode("utf-8", "surrogateescape")
             # bytes that are not printable UTF-8 are shown as '?' (no terminal escapes)
-            want = b"    " + src.replace(b"\x00", b"?").decode("utf-8", "replace").replace("\ufffd", "?").encode()
+            want = b"    " + re.sub(rb"[\x00-\x08\x0a-\x1f\x7f]", b"?", src).decode("utf-8", "replace") \
+                .replace("\ufffd", "?").encode()
             check(f"{name}: the source line is shown", shown == want, (shown, want))
             if width is not None:
                 check(f"{name}: the caret underlines the token", lines[2] == "    " + caret_line(src, col, width),

@@ -169,7 +169,10 @@ static const BadRow BAD[] = {
     {"v = 1.2.3", 0, 1, 5, "malformed number '1.2.3'", NULL},
     {"v = 1_000", 0, 1, 5, "malformed number '1_000'", NULL},
     {"v = 3e", 0, 1, 5, "malformed number '3e'", NULL},
-    {"v = 3e+", 0, 1, 5, "malformed number '3e'", NULL},
+    {"v = 3e+", 0, 1, 5, "malformed number '3e+'", NULL},
+    {"v = 0x1F", 0, 1, 5, "malformed number '0x1F'", "numbers are decimal: write 0x1F as 31"},
+    {"model \"a\x01" "b\"", 0, 1, 9, "control character 0x01 in a string", NULL},
+    {"model \"\tok\x7f\"", 0, 1, 11, "control character 0x7F in a string", NULL},
     {"v = 1e5x", 0, 1, 5, "malformed number '1e5x'", NULL},
     {"v = .5.", 0, 1, 5, "malformed number '.5.'", NULL},
     {"v = 0x1F", 0, 1, 5, "malformed number '0x1F'", NULL},
@@ -283,8 +286,8 @@ static void test_line_length_limit(void **state)
     expect_long("", LEX_MAX_LINE + 1, ' ', true, false, 1);
     expect_long("x\n", LEX_MAX_LINE, ' ', false, true, 0);
     expect_long("x\n", LEX_MAX_LINE + 1, ' ', false, false, 2);
-    expect_long("x\r\n", LEX_MAX_LINE + 1, 'a', true, false, 2);  /* one long name */
-    expect_long("x\n", LEX_MAX_LINE, 'a', true, true, 0);
+    expect_long("x\r\n", LEX_MAX_LINE + 1, '+', true, false, 2);  /* many tokens */
+    expect_long("x\n", LEX_MAX_LINE, '+', true, true, 0);
     /* a comment counts too */
     char *t = long_line("# ", LEX_MAX_LINE, '#', true);
     Source s;
@@ -295,6 +298,43 @@ static void test_line_length_limit(void **state)
     assert_non_null(strstr(err.msg, "line longer than"));
     source_free(&s);
     free(t);
+}
+
+/* Names of LEX_MAX_NAME bytes are fine, one more is an error at the name; titles likewise
+ * with LEX_MAX_TITLE. */
+static void test_name_and_title_limits(void **state)
+{
+    (void)state;
+    for (int over = 0; over <= 1; over++) {
+        size_t n = LEX_MAX_NAME + (size_t)over;
+        char *t = long_line("input ", n, 'w', false);
+        Source s;
+        src_init(&s, t);
+        Toks toks;
+        Err err = {0};
+        bool ok = lex_all(&s, &toks, &err);
+        assert_int_equal(ok, !over);
+        if (over) {
+            uint32_t l, c;
+            err_line_col(&s, &err, &l, &c);
+            assert_true(l == 1 && c == 7 && err.span.len == n);
+            assert_non_null(strstr(err.msg, "name longer than 256 bytes"));
+        }
+        source_free(&s);
+        free(t);
+
+        n = LEX_MAX_TITLE + (size_t)over;
+        t = long_line("model \"", n, 't', false);
+        strcat(t, "\"");
+        src_init(&s, t);
+        err = (Err){0};
+        ok = lex_all(&s, &toks, &err);
+        assert_int_equal(ok, !over);
+        if (over)
+            assert_non_null(strstr(err.msg, "string longer than 1024 bytes"));
+        source_free(&s);
+        free(t);
+    }
 }
 
 static void test_kind_names(void **state)
@@ -321,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_error_table),
         cmocka_unit_test(test_line_length_limit),
+        cmocka_unit_test(test_name_and_title_limits),
         cmocka_unit_test(test_kind_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,6 +66,15 @@ static void test_put_xml(void **state)
         {"sigmoid'(z)", true, "sigmoid&#39;(z)"},
         {"<'&'>", true, "&lt;&#39;&amp;&#39;&gt;"},
         {"&amp;", false, "&amp;amp;"}, /* escaping is not idempotent: escape once */
+        {"a\\Gb\\\\", false, "a\\Gb\\\\"}, /* XML has no backslash escapes */
+        /* XML 1.0 has no C0 control but tab, LF, CR, even as &#N;: U+FFFD; DEL too */
+        {"a\x01" "b\x1b[31m\x7f", false, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD[31m\xEF\xBF\xBD"},
+        {"t\tl\nr\r", false, "t\tl\nr\r"},
+        /* bytes that are not UTF-8 (a Latin-1 file name), truncated and overlong sequences */
+        {"caf\xE9.grad", false, "caf\xEF\xBF\xBD.grad"},
+        {"\xE2\x88", false, "\xEF\xBF\xBD\xEF\xBF\xBD"},
+        {"\xC0\xAF", false, "\xEF\xBF\xBD\xEF\xBF\xBD"},
+        {"\xF0\x9F\x98\x80", false, "\xF0\x9F\x98\x80"}, /* a 4-byte character is kept */
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         Buf b = {0};
@@ -78,6 +87,17 @@ static void test_put_xml(void **state)
         assert_string_equal(b.data, want);
         buf_free(&b);
     }
+}
+
+/* In a Graphviz label a backslash starts an escape (\G is the graph's name) even after
+ * entities are decoded, so each one is doubled; the rest is the XML escape, ' included. */
+static void test_put_dot_html(void **state)
+{
+    (void)state;
+    Buf b = {0};
+    strconv_put_dot_html(&b, "\\G 'a' <\\\\> \x01");
+    assert_string_equal(b.data, "\\\\G &#39;a&#39; &lt;\\\\\\\\&gt; \xEF\xBF\xBD");
+    buf_free(&b);
 }
 
 static void test_parse_uint(void **state)
@@ -125,6 +145,7 @@ int main(void)
         cmocka_unit_test(test_json_num),
         cmocka_unit_test(test_put_numbers),
         cmocka_unit_test(test_put_xml),
+        cmocka_unit_test(test_put_dot_html),
         cmocka_unit_test(test_parse_uint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

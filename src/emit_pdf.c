@@ -20,7 +20,8 @@
  *      big), with --via its factors J_f and J_g and the check of J_f · J_g against it, with
  *      --mode forward|both the forward-mode sweep of --wrt step by step, and the comparison of
  *      reverse and forward mode (sweeps, multiply-adds and measured time for the Jacobian and for
- *      the primary output's gradient; "~" marks estimates); the matrices and the list of
+ *      the primary output's gradient; "~" marks estimates; with --reproducible no times, and the
+ *      ratio of multiply-adds instead of the time ratio); the matrices and the list of
  *      forward steps are cut to fewer rows until the page holds them;
  *   last, the tables: every node (value and gradient), every fan-out sum path by path, and
  *      with --check the gradient check, continuing over as many pages as they need.
@@ -1678,22 +1679,31 @@ static void pdf_leaf_counts(const Graph *g, uint32_t *ninputs, uint32_t *nparams
     }
 }
 
-/* The mode-comparison table, from its top at y; returns its height. pg NULL measures. */
+/* The mode-comparison table, from its top at y; returns its height. pg NULL measures.
+ * Measured (the default): sweeps, multiply-adds, time and the time ratio per mode. Counted
+ * without a clock (--reproducible, ModeStats.timed false): no time columns; the last column is
+ * the ratio of multiply-adds instead, and a note says the timings were left out. */
 static double pdf_modes_table(Pdf *p, HPDF_Page pg, double x, double top, double width)
 {
     const Trace *t = p->t;
     const Graph *g = t->g;
     const ModeStats *ms = p->o->jac ? p->o->jac->modes : NULL;
+    bool timed = !ms || ms->timed;
     const char *L = fmt_output_name(t);
     uint32_t nin, npar;
     pdf_leaf_counts(g, &nin, &npar);
-    static const double frac[6] = {0.33, 0.12, 0.11, 0.17, 0.14, 0.13};
-    static const char *const head[6] = {"task", "mode", "sweeps", "multiply-adds", "time", "time ratio"};
+    static const double frac_timed[6] = {0.33, 0.12, 0.11, 0.17, 0.14, 0.13};
+    static const double frac_counted[5] = {0.36, 0.13, 0.13, 0.19, 0.19};
+    static const char *const head_timed[6] = {"task", "mode", "sweeps", "multiply-adds", "time", "time ratio"};
+    static const char *const head_counted[5] = {"task", "mode", "sweeps", "multiply-adds", "multiply-add ratio"};
+    const double *frac = timed ? frac_timed : frac_counted;
+    const char *const *head = timed ? head_timed : head_counted;
+    int ncol = timed ? 6 : 5;
     double y = top - 11;
     Style hs = st_make(8, true, PDF_MUTED);
     if (pg) {
         double cx = x;
-        for (int c = 0; c < 6; c++) {
+        for (int c = 0; c < ncol; c++) {
             double cw = frac[c] * width;
             if (c < 2)
                 pdf_text(p, pg, hs, cx + 3, y, head[c]);
@@ -1732,25 +1742,32 @@ static double pdf_modes_table(Pdf *p, HPDF_Page pg, double x, double top, double
                 snprintf(tm, sizeof tm, "—");
             }
             ratio[0] = '\0';
-            if (mode == 1 && mt && mt->reverse.seconds > 0)
-                snprintf(ratio, sizeof ratio, "%s%.3g×", mt->reverse.estimated || mt->forward.estimated ? "~" : "",
-                         mt->ratio);
+            bool est = mt && (mt->reverse.estimated || mt->forward.estimated);
+            if (mode == 1 && mt && timed && mt->reverse.seconds > 0)
+                snprintf(ratio, sizeof ratio, "%s%.3g×", est ? "~" : "", mt->ratio);
+            else if (mode == 1 && mt && !timed && mt->reverse.edges > 0)
+                snprintf(ratio, sizeof ratio, "%s%.3g×", est ? "~" : "", mt->forward.edges / mt->reverse.edges);
             y -= PDF_ROW_H;
             if (pg) {
                 if (k % 2 == 1)
                     pdf_fill_rect(p, pg, x, y - 4, width, PDF_ROW_H, PDF_STRIPE);
                 if (mode == 0 && k > 0)
                     pdf_line(p, pg, x, y - 4 + PDF_ROW_H, x + width, y - 4 + PDF_ROW_H, 0.5, PDF_FAINT);
-                const char *cells[6] = {mode == 0 ? task : "", mode == 0 ? "reverse" : "forward", sw, ops, tm, ratio};
+                const char *cells_timed[6] = {mode == 0 ? task : "", mode == 0 ? "reverse" : "forward", sw, ops, tm,
+                                              ratio};
+                const char *cells_counted[5] = {mode == 0 ? task : "", mode == 0 ? "reverse" : "forward", sw, ops,
+                                                ratio};
+                const char *const *cells = timed ? cells_timed : cells_counted;
                 Style st[6] = {st_make(9, true, PDF_INK), st_make(9, false, PDF_INK), st_make(9, true, PDF_INK),
                                st_make(9, false, PDF_INK), st_make(9, false, PDF_INK), st_make(9, true, PDF_INK)};
                 double cx = x;
-                for (int c = 0; c < 6; c++) {
+                for (int c = 0; c < ncol; c++) {
                     double cw = frac[c] * width;
+                    Style cs = st[timed || c < 4 ? c : 5]; /* the ratio column is bold in both shapes */
                     if (c < 2)
-                        pdf_text_fit(p, pg, st[c], cx + 3, y, cells[c], strlen(cells[c]), cw - 6);
+                        pdf_text_fit(p, pg, cs, cx + 3, y, cells[c], strlen(cells[c]), cw - 6);
                     else
-                        pdf_text_right(p, pg, st[c], cx + cw - 3, y, cells[c]);
+                        pdf_text_right(p, pg, cs, cx + cw - 3, y, cells[c]);
                     cx += cw;
                 }
             }
@@ -1762,14 +1779,24 @@ static double pdf_modes_table(Pdf *p, HPDF_Page pg, double x, double top, double
     Style s = st_make(7.5, false, PDF_MUTED);
     para_words(&pa, s, "Sweeps: reverse mode one per output, forward mode one per input or param. Multiply-adds: "
                        "one per edge a sweep follows (local derivative × the derivative it carries), the elementary "
-                       "operations. Times are measured in this run (the local derivatives, computed once by the "
-                       "forward pass, are not counted), so they vary a little from run to run; the time ratio is "
-                       "forward over reverse.");
-    if (any_est) {
+                       "operations.");
+    if (timed)
+        para_words(&pa, s, " Times are measured in this run (the local derivatives, computed once by the forward "
+                           "pass, are not counted), so they vary a little from run to run; the time ratio is "
+                           "forward over reverse.");
+    else
+        para_words(&pa, s, " Timings omitted (--reproducible or SOURCE_DATE_EPOCH): times vary from run to run, so "
+                           "this run measured none and writes the same bytes every time. The ratio is of "
+                           "multiply-adds, forward over reverse.");
+    if (any_est && timed) {
         para_br(&pa);
         para_wordsf(&pa, s, "~ estimated: running every sweep would have taken over %g s, so an evenly spread sample "
                             "of them was timed and the rest extrapolated by the nodes and edges they cover.",
                     ms->budget);
+    } else if (any_est) {
+        para_br(&pa);
+        para_words(&pa, s, "~ estimated: counting every reverse sweep would have taken too long, so an evenly spread "
+                           "sample of them was counted and the rest extrapolated by the nodes and edges they cover.");
     }
     if (!ms) {
         para_br(&pa);

@@ -564,6 +564,7 @@ typedef struct Bench {
     uint32_t *opc;    /* nnodes + 1: op nodes with id < k */
     uint32_t *edc;    /* nnodes + 1: in-edges of op nodes with id < k */
     double budget, min_sample;
+    bool timed;       /* false: count the sweeps without reading the clock (jac_compare_counts) */
 } Bench;
 
 /* A step coprime to n near n/φ, so that visiting i·step mod n spreads the first sweeps of a
@@ -585,9 +586,35 @@ static uint32_t spread_step(uint32_t n)
     }
 }
 
+/* Counts the reverse sweeps from ids[0..n) without timing them (jac_compare_counts): every
+ * sweep while their work stays within JAC_COUNT_WORK, else an evenly spread sample of them,
+ * in the order bench_run times them, stopped at that much work and scaled up by the work the
+ * rest would cover. The sample depends on the graph alone, so the counts are reproducible. */
+static void count_reverse(const Bench *b, const uint32_t *ids, uint32_t n, double total_work, ModeCost *c)
+{
+    uint32_t step = spread_step(n);
+    SweepCount cnt = {0, 0};
+    double work_done = 0;
+    uint64_t counted = 0;
+    for (uint64_t k = 0; k < n; k++) {
+        uint32_t id = ids[(uint32_t)((k * step) % n)];
+        sweep_reverse(b->t, id, NULL, b->buf, b->flags, &cnt);
+        work_done += (double)id + 1 + b->edc[id + 1];
+        counted++;
+        if (counted < n && total_work > JAC_COUNT_WORK && work_done >= JAC_COUNT_WORK)
+            break;
+    }
+    double scale = counted < n ? total_work / work_done : 1.0;
+    c->timed = counted;
+    c->estimated = counted < n;
+    c->nodes = cnt.nodes * scale;
+    c->edges = cnt.edges * scale;
+}
+
 /* Runs (or samples) the sweeps of one mode over ids[0..n): forward sweeps from each leaf up to
  * `end`, or reverse sweeps from each output. Fills c. Work per sweep, for the extrapolation,
- * is the nodes and in-edges it may touch. */
+ * is the nodes and in-edges it may touch. Untimed (b->timed false), forward sweeps are not run
+ * at all (their counts follow from the graph) and reverse sweeps only counted. */
 static void bench_run(const Bench *b, bool forward, const uint32_t *ids, uint32_t n, uint32_t end, ModeCost *c)
 {
     memset(c, 0, sizeof *c);
@@ -604,6 +631,16 @@ static void bench_run(const Bench *b, bool forward, const uint32_t *ids, uint32_
             exact_nodes += b->opc[hi + 1] - b->opc[lo + 1];
             exact_edges += b->edc[hi + 1] - b->edc[lo + 1];
         }
+    }
+    if (!b->timed) {
+        if (forward) {
+            c->timed = n;
+            c->nodes = exact_nodes;
+            c->edges = exact_edges;
+        } else {
+            count_reverse(b, ids, n, total_work, c);
+        }
+        return;
     }
     uint32_t step = spread_step(n);
     double work_done = 0, elapsed = 0;
@@ -671,14 +708,17 @@ static ModeCost cost_sum(const ModeCost *a, const ModeCost *b)
     return c;
 }
 
-bool jac_compare(const Trace *t, double budget, ModeStats *s, Err *err)
+/* jac_compare (timed) and jac_compare_counts (not timed: budget 0, no seconds). */
+static bool compare(const Trace *t, double budget, bool timed, ModeStats *s, Err *err)
 {
     const Graph *g = t->g;
     memset(s, 0, sizeof *s);
-    if (budget <= 0)
+    if (!timed)
+        budget = 0;
+    else if (budget <= 0)
         budget = JAC_COMPARE_BUDGET;
     size_t nn = g->nnodes;
-    Bench b = {.t = t, .budget = budget, .min_sample = fmin(0.5, budget / 10)};
+    Bench b = {.t = t, .budget = budget, .min_sample = fmin(0.5, budget / 10), .timed = timed};
     b.buf = malloc(nn * sizeof *b.buf);
     b.flags = malloc(nn);
     b.opc = malloc((nn + 1) * sizeof *b.opc);
@@ -711,6 +751,7 @@ bool jac_compare(const Trace *t, double budget, ModeStats *s, Err *err)
             pars[s->nparams++] = all[i];
     }
     s->noutputs = g->noutputs;
+    s->timed = timed;
     s->budget = budget;
     uint32_t primary = t->primary, last = max_output(g);
 
@@ -753,6 +794,10 @@ bool jac_compare(const Trace *t, double budget, ModeStats *s, Err *err)
     free(all);
     return true;
 }
+
+bool jac_compare(const Trace *t, double budget, ModeStats *s, Err *err) { return compare(t, budget, true, s, err); }
+
+bool jac_compare_counts(const Trace *t, ModeStats *s, Err *err) { return compare(t, 0, false, s, err); }
 
 /* ---- central differences ---- */
 

@@ -105,12 +105,15 @@ void jac_via_free(ViaResult *r);
  * are exact for the sweeps that ran and extrapolated for the rest when `estimated`. */
 typedef struct ModeCost {
     uint64_t sweeps;     /* sweeps the task needs in this mode */
-    uint64_t timed;      /* sweeps actually run and timed (< sweeps when estimated) */
+    uint64_t timed;      /* sweeps actually run (< sweeps when estimated): timed by jac_compare,
+                          * only counted by jac_compare_counts */
     double nodes;        /* op nodes whose derivative the sweeps compute, summed over all sweeps */
     double edges;        /* edges followed (one multiply-add each), summed over all sweeps */
-    double seconds;      /* time of all the sweeps (locals precomputed by ad_run, not counted) */
+    double seconds;      /* time of all the sweeps (locals precomputed by ad_run, not counted);
+                          * 0 from jac_compare_counts */
     bool estimated;      /* seconds (and reverse counts) scaled up from `timed` sweeps, because
-                          * running them all would have exceeded the time budget */
+                          * running them all would have exceeded the time budget (for
+                          * jac_compare_counts: the work limit JAC_COUNT_WORK) */
 } ModeCost;
 
 typedef enum ModeTaskKind {
@@ -129,6 +132,8 @@ typedef struct ModeTask {
 
 typedef struct ModeStats {
     uint32_t noutputs, ninputs, nparams;
+    bool timed;          /* true from jac_compare; false from jac_compare_counts, which reads no
+                          * clock: then every seconds, ratio and the budget are 0 */
     double budget;       /* seconds allowed to the forward (and to the reverse) sweeps of one task */
     ModeTask task[MODE_NTASKS];
 } ModeStats;
@@ -145,6 +150,20 @@ typedef struct ModeStats {
  * takes about `budget` seconds at most, twice that when an output comes after the primary.
  * false with ERR_IO on OOM; s is then zeroed. */
 bool jac_compare(const Trace *t, double budget, ModeStats *s, Err *err);
+
+/* Reverse-sweep work (sweeps × (nodes + edges) they may touch) jac_compare_counts counts in
+ * full: about 1 s. Above it an evenly spread sample of the sweeps is counted, chosen by the
+ * graph alone, and extrapolated (flag `estimated`); only a model with many outputs and
+ * millions of nodes gets there. */
+#define JAC_COUNT_WORK 1e8
+
+/* The deterministic part of jac_compare, for --reproducible: the same tasks, sweep counts and
+ * operation counts, without reading a clock, so the same trace gives the same numbers on
+ * every run. Forward-mode counts come from the graph (as jac_compare's); reverse-mode counts
+ * from running each reverse sweep once, untimed (the sweeps jac_compare times; a lecture model
+ * takes microseconds instead of jac_compare's ~60 ms). s->timed is false; seconds, ratio and
+ * budget are 0. false with ERR_IO on OOM; s is then zeroed. */
+bool jac_compare_counts(const Trace *t, ModeStats *s, Err *err);
 
 /* The central-difference check of a whole Jacobian (--check with several outputs): for each
  * column, the outputs re-evaluated at leaf ± h with h = eps·max(1, |leaf|), the same step and

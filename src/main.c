@@ -64,6 +64,8 @@ typedef struct Opts {
     SweepMode mode;        /* --mode, default reverse */
     const char *wrt;       /* --wrt NAME or NULL (the first input) */
     const char *via;       /* --via NAMES or NULL */
+    bool reproducible;     /* --reproducible or SOURCE_DATE_EPOCH set: the outputs are a function
+                            * of the input alone (the mode comparison is counted, not timed) */
 } Opts;
 
 static const char USAGE[] =
@@ -93,11 +95,18 @@ static const char USAGE[] =
     "      --via NAMES       comma list of nodes that cut every input from every output: also\n"
     "                        compute J_f (outputs w.r.t. the cut), J_g (cut w.r.t. the inputs)\n"
     "                        and check J_f · J_g = J_h\n"
+    "      --reproducible    byte-identical outputs for identical input: the reverse/forward mode\n"
+    "                        comparison keeps its sweep and operation counts but is not timed (no\n"
+    "                        seconds, no time ratio); also set by SOURCE_DATE_EPOCH\n"
     "  -q, --quiet           print errors only\n"
     "  -v, --verbose         print what is written, the gradient check table, the Jacobian and\n"
     "                        the reverse/forward mode comparison (measured with a 10 s budget)\n"
     "  -h, --help            show this help\n"
     "      --version         show the version\n"
+    "\n"
+    "Environment:\n"
+    "  SOURCE_DATE_EPOCH     when set (seconds since 1970, the reproducible-builds convention), as\n"
+    "                        --reproducible; gradviz writes no date, so the value is only checked\n"
     "\n"
     "Exit status: 0 success, 1 model error, 2 usage error, 3 I/O error, 4 gradient check failed.\n";
 
@@ -556,7 +565,10 @@ static bool jac_compute(const Trace *t, const Opts *o, bool compare, JacRun *r, 
         res->jcheck = &r->check;
     }
     if (compare) {
-        if (!jac_compare(t, o->verbose ? 0 : COMPARE_BUDGET_QUIET, &r->modes, err))
+        /* --reproducible: the counts only; the clock is never read, and the ~60 ms of timing
+         * repetitions a lecture model costs are not spent */
+        if (o->reproducible ? !jac_compare_counts(t, &r->modes, err)
+                            : !jac_compare(t, o->verbose ? 0 : COMPARE_BUDGET_QUIET, &r->modes, err))
             return false;
         res->modes = &r->modes;
     }
@@ -624,9 +636,41 @@ static void print_jac_check(const Trace *t, const JacRun *r, bool verbose)
 /* "1 sweep", "1000 sweeps" */
 static const char *plural(uint64_t n) { return n == 1 ? "" : "s"; }
 
+/* The comparison without times (--reproducible): sweeps and multiply-adds per mode. */
+static void print_mode_counts(const ModeStats *s)
+{
+    static const char *const what[MODE_NTASKS] = {"Jacobian", "gradient w.r.t. inputs", "gradient w.r.t. all"};
+    printf("mode comparison (timings omitted for reproducible output: --reproducible or SOURCE_DATE_EPOCH;\n"
+           "  ~ marks counts extrapolated from a sample):\n");
+    printf("  %-24s %-11s %-30s %-30s %s\n", "task", "size", "reverse mode", "forward mode", "fwd/rev multiply-adds");
+    for (int k = 0; k < MODE_NTASKS; k++) {
+        const ModeTask *m = &s->task[k];
+        char size[32], rev[64], fwd[64], ratio[32];
+        snprintf(size, sizeof size, "%u×%u", m->nrows, m->ncols);
+        snprintf(rev, sizeof rev, "%llu sweep%s, %s%.0f multiply-adds", (unsigned long long)m->reverse.sweeps,
+                 plural(m->reverse.sweeps), m->reverse.estimated ? "~" : "", m->reverse.edges);
+        snprintf(fwd, sizeof fwd, "%llu sweep%s, %.0f multiply-adds", (unsigned long long)m->forward.sweeps,
+                 plural(m->forward.sweeps), m->forward.edges);
+        if (m->reverse.edges > 0)
+            snprintf(ratio, sizeof ratio, "%s%.3g×", m->reverse.estimated ? "~" : "", m->forward.edges / m->reverse.edges);
+        else
+            snprintf(ratio, sizeof ratio, "-");
+        printf("  %-24s %-12s %-30s %-30s %s\n", what[k], size, rev, fwd, ratio);
+    }
+    const ModeTask *gi = &s->task[MODE_GRAD_INPUTS];
+    if (s->noutputs == 1 && s->ninputs > 1)
+        printf("reverse mode: %llu sweep%s; forward mode: %llu sweeps (w.r.t. the %u inputs)\n",
+               (unsigned long long)gi->reverse.sweeps, plural(gi->reverse.sweeps),
+               (unsigned long long)gi->forward.sweeps, s->ninputs);
+}
+
 static void print_modes(const ModeStats *s)
 {
     static const char *const what[MODE_NTASKS] = {"Jacobian", "gradient w.r.t. inputs", "gradient w.r.t. all"};
+    if (!s->timed) {
+        print_mode_counts(s);
+        return;
+    }
     printf("mode comparison (budget %g s; ~ marks times extrapolated from a sample of the sweeps):\n", s->budget);
     printf("  %-24s %-11s %-22s %-30s %s\n", "task", "size", "reverse mode", "forward mode", "fwd/rev");
     for (int k = 0; k < MODE_NTASKS; k++) {
@@ -864,6 +908,32 @@ done:
     return rc;
 }
 
+/* The reproducible-builds convention (reproducible-builds.org/specs/source-date-epoch): a
+ * SOURCE_DATE_EPOCH in the environment asks for output that depends on the input alone, so it
+ * sets *reproducible like --reproducible. gradviz writes no date or time stamp, so the value
+ * itself is only checked: a decimal count of seconds up to the end of year 9999 (as clang
+ * accepts it); anything else is a usage error, as the convention asks. Empty counts as unset. */
+static bool source_date_epoch(bool *reproducible)
+{
+    const char *v = getenv("SOURCE_DATE_EPOCH");
+    unsigned long long secs;
+    if (!v || !*v)
+        return true;
+    /* digits only: parse_uint (strtoull) would skip leading white space */
+    if (!isdigit((unsigned char)v[0]) || !parse_uint(v, 253402300799ULL, &secs)) {
+        char shown[41]; /* the value as typed, control and non-ASCII bytes as '?' */
+        size_t n = 0;
+        for (; v[n] && n < sizeof shown - 1; n++)
+            shown[n] = (unsigned char)v[n] >= 0x20 && (unsigned char)v[n] < 0x7f ? v[n] : '?';
+        shown[n] = '\0';
+        usage_error("SOURCE_DATE_EPOCH must be a number of seconds since 1970-01-01 (a non-negative integer), got '%s%s'",
+                    shown, v[n] ? "..." : "");
+        return false;
+    }
+    *reproducible = true;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "gen") == 0)
@@ -874,7 +944,7 @@ int main(int argc, char **argv)
     Opts o = {.precision = 4, .paper = "a4"};
     enum {
         OPT_STEPS = 256, OPT_CHECK, OPT_SET, OPT_PRECISION, OPT_RANKDIR, OPT_VERSION, OPT_PAPER, OPT_TEMPLATE,
-        OPT_MODE, OPT_WRT, OPT_VIA
+        OPT_MODE, OPT_WRT, OPT_VIA, OPT_REPRODUCIBLE
     };
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},
@@ -889,6 +959,7 @@ int main(int argc, char **argv)
         {"mode", required_argument, NULL, OPT_MODE},
         {"wrt", required_argument, NULL, OPT_WRT},
         {"via", required_argument, NULL, OPT_VIA},
+        {"reproducible", no_argument, NULL, OPT_REPRODUCIBLE},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -963,6 +1034,7 @@ int main(int argc, char **argv)
             break;
         case OPT_WRT: o.wrt = optarg; break;
         case OPT_VIA: o.via = optarg; break;
+        case OPT_REPRODUCIBLE: o.reproducible = true; break;
         case 'q': o.quiet = true; break;
         case 'v': o.verbose = true; break;
         case 'h': {
@@ -995,6 +1067,10 @@ int main(int argc, char **argv)
     if (o.wrt && o.mode == SWEEP_REVERSE) {
         rc = usage_error("--wrt %s picks the input of the forward-mode sweep: add --mode forward or --mode both",
                          o.wrt);
+        goto out;
+    }
+    if (!source_date_epoch(&o.reproducible)) {
+        rc = ERR_USAGE;
         goto out;
     }
     o.model = argv[optind];

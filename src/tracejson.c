@@ -474,24 +474,35 @@ static void put_jacobian(Writer *w, const Trace *t, const JacResults *jr)
     put(w, "\n}");
 }
 
-static void put_cost(Writer *w, const char *key, const ModeCost *c)
+/* An untimed comparison (jac_compare_counts, --reproducible) leaves out every measured field,
+ * timed_sweeps and seconds, so the bytes depend on the model alone. */
+static void put_cost(Writer *w, const char *key, const ModeCost *c, bool timed)
 {
     put(w, ",\"");
     put(w, key);
     put(w, "\":{\"sweeps\":");
     put_uint(w, c->sweeps);
-    put(w, ",\"timed_sweeps\":");
-    put_uint(w, c->timed);
+    if (timed) {
+        put(w, ",\"timed_sweeps\":");
+        put_uint(w, c->timed);
+    }
     put_field(w, "nodes", c->nodes);
     put_field(w, "edges", c->edges);
-    put_field(w, "seconds", c->seconds);
+    if (timed)
+        put_field(w, "seconds", c->seconds);
     put(w, c->estimated ? ",\"estimated\":true}" : ",\"estimated\":false}");
 }
 
+/* Timed: budget_seconds, and per task each mode's seconds and the ratio. Untimed: "timed":
+ * false in their place (the schema's two shapes of the block). */
 static void put_modes(Writer *w, const ModeStats *s)
 {
-    put(w, ",\n\"modes\":{\"budget_seconds\":");
-    put_num(w, s->budget);
+    if (s->timed) {
+        put(w, ",\n\"modes\":{\"budget_seconds\":");
+        put_num(w, s->budget);
+    } else {
+        put(w, ",\n\"modes\":{\"timed\":false");
+    }
     put(w, ",\"outputs\":");
     put_uint(w, s->noutputs);
     put(w, ",\"inputs\":");
@@ -507,14 +518,16 @@ static void put_modes(Writer *w, const ModeStats *s)
         put_uint(w, m->nrows);
         put(w, ",\"cols\":");
         put_uint(w, m->ncols);
-        put_cost(w, "reverse", &m->reverse);
-        put_cost(w, "forward", &m->forward);
-        /* no ratio when the reverse sweeps took no measurable time */
-        put(w, ",\"ratio\":");
-        if (m->reverse.seconds > 0 && isfinite(m->ratio))
-            put_num(w, m->ratio);
-        else
-            put(w, "null");
+        put_cost(w, "reverse", &m->reverse, s->timed);
+        put_cost(w, "forward", &m->forward, s->timed);
+        if (s->timed) {
+            /* no ratio when the reverse sweeps took no measurable time */
+            put(w, ",\"ratio\":");
+            if (m->reverse.seconds > 0 && isfinite(m->ratio))
+                put_num(w, m->ratio);
+            else
+                put(w, "null");
+        }
         put(w, "}");
     }
     put(w, "\n]}");

@@ -1202,37 +1202,67 @@
   }
   function count(v) { return typeof v === 'number' ? Math.round(v).toLocaleString('en-US') : '—'; }
 
+  /* The mode comparison. A trace written with --reproducible (or SOURCE_DATE_EPOCH) has
+   * "timed": false and no seconds, budget or ratio: the table then drops the time columns, puts
+   * the ratio of multiply-adds in the last one and says the timings were left out. */
   function modesTable(m) {
+    var timed = m.timed !== false;
     var what = { jacobian: 'Jacobian', gradient_inputs: '∂' + outName + '/∂inputs', gradient_inputs_params: '∂' + outName + '/∂(inputs, params)' };
     var t = el('table', 'data modes');
     t.id = 'gv-modes';
-    var group = function (text) { var g = th(text, 'group'); g.colSpan = 3; return g; };
+    if (!timed) t.setAttribute('data-timed', 'false');
+    var span = timed ? 3 : 2;
+    var group = function (text) { var g = th(text, 'group'); g.colSpan = span; return g; };
     var h1 = el('tr', null, [th(''), th(''), group('Reverse mode'), group('Forward mode'), th('')]);
-    var h2 = el('tr', null, [th('Task'), th('Size', 'num'), th('Sweeps', 'num'), th('Multiply-adds', 'num'), th('Time', 'num'),
-      th('Sweeps', 'num'), th('Multiply-adds', 'num'), th('Time', 'num'), th('Time ratio', 'num')]);
+    var costHeads = function () {
+      return timed ? [th('Sweeps', 'num'), th('Multiply-adds', 'num'), th('Time', 'num')]
+        : [th('Sweeps', 'num'), th('Multiply-adds', 'num')];
+    };
+    var h2 = el('tr', null, [th('Task'), th('Size', 'num')].concat(costHeads(), costHeads(),
+      [th(timed ? 'Time ratio' : 'Multiply-add ratio', 'num')]));
     var body = el('tbody'), est = false;
     (m.tasks || []).forEach(function (k) {
       var cost = function (c) {
         var mark = c && c.estimated ? '~' : '';
         if (c && c.estimated) est = true;
-        return [td(c ? count(c.sweeps) : '—', 'num sweeps'), td(c ? mark + count(c.edges) : '—', 'num'),
-          td(c ? mark + seconds(c.seconds) : '—', 'num')];
+        var cells = [td(c ? count(c.sweeps) : '—', 'num sweeps'), td(c ? mark + count(c.edges) : '—', 'num')];
+        if (timed) cells.push(td(c ? mark + seconds(c.seconds) : '—', 'num'));
+        return cells;
       };
-      var ratio = typeof k.ratio === 'number'
-        ? ((k.reverse && k.reverse.estimated) || (k.forward && k.forward.estimated) ? '~' : '') + fmtG(k.ratio, 3) + '×' : '—';
+      var anyEst = (k.reverse && k.reverse.estimated) || (k.forward && k.forward.estimated);
+      var ratio = '—';
+      if (timed && typeof k.ratio === 'number') {
+        ratio = (anyEst ? '~' : '') + fmtG(k.ratio, 3) + '×';
+      } else if (!timed && k.reverse && k.forward && k.reverse.edges > 0) {
+        ratio = (anyEst ? '~' : '') + fmtG(k.forward.edges / k.reverse.edges, 3) + '×';
+      }
       var tr = el('tr', null, [td(what[k.task] || k.task, 'sym'), td(k.rows + ' × ' + k.cols, 'num'),
         cost(k.reverse), cost(k.forward), td(ratio, 'num ratio')]);
       tr.setAttribute('data-task', k.task);
       body.appendChild(tr);
     });
     append(t, [el('caption', 'sr-only', 'Reverse mode against forward mode'), el('thead', null, [h1, h2]), body]);
-    var notes = [el('p', 'note muted', 'Sweeps: reverse mode one per output, forward mode one per input or param. ' +
+    var text = 'Sweeps: reverse mode one per output, forward mode one per input or param. ' +
       'Multiply-adds: one per edge a sweep follows (local derivative × the derivative it carries), the elementary ' +
-      'operations. Times are measured when the report was made (the local derivatives, computed once by the forward ' +
-      'pass, are not counted) and vary a little from run to run; the time ratio is forward over reverse.')];
+      'operations. ';
+    var notes = [];
+    if (timed) {
+      notes.push(el('p', 'note muted', text + 'Times are measured when the report was made (the local derivatives, ' +
+        'computed once by the forward pass, are not counted) and vary a little from run to run; the time ratio is ' +
+        'forward over reverse.'));
+    } else {
+      notes.push(el('p', 'note muted', text + 'The ratio is of multiply-adds, forward over reverse.'));
+      var omitted = el('p', 'note muted', [el('b', null, 'Timings omitted (--reproducible or SOURCE_DATE_EPOCH):'),
+        ' times vary from run to run, so this report was made without measuring any, and the same model gives the same file every time.']);
+      omitted.id = 'gv-modes-untimed';
+      notes.push(omitted);
+    }
     if (est) {
-      notes.push(el('p', 'note muted', '~ estimated: running every sweep would have taken over ' + fmtG(m.budget_seconds, 3) +
-        ' s, so an evenly spread sample of them was timed and the rest extrapolated.'));
+      notes.push(el('p', 'note muted', timed
+        ? '~ estimated: running every sweep would have taken over ' + fmtG(m.budget_seconds, 3) +
+          ' s, so an evenly spread sample of them was timed and the rest extrapolated.'
+        : '~ estimated: counting every reverse sweep would have taken too long, so an evenly spread sample of them ' +
+          'was counted and the rest extrapolated.'));
     }
     return el('div', 'matrix-box', [el('div', 'table-wrap', t)].concat(notes));
   }

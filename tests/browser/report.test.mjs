@@ -403,6 +403,48 @@ try {
         JSON.stringify({ got: got && got.slice(0, 6), want: want.slice(0, 6) }));
       }
     }
+    // The mode comparison: per task, the trace's sweeps and multiply-adds. A trace with
+    // "timed": false (--reproducible, SOURCE_DATE_EPOCH) has no time columns, the ratio of
+    // multiply-adds in the last one and a note that the timings were omitted; a timed one shows
+    // a time in every cost and no such note. Never a blank cell, NaN or undefined.
+    if (trace.modes) {
+      const mt = await page.evaluate(() => {
+        const t = document.getElementById('gv-modes');
+        if (!t) return null;
+        const note = document.getElementById('gv-modes-untimed');
+        return { heads: Array.from(t.querySelectorAll('thead tr:last-child th')).map((h) => h.textContent),
+          rows: Array.from(t.querySelectorAll('tbody tr')).map((r) => [r.dataset.task, Array.from(r.cells).map((c) => c.textContent)]),
+          untimed: note ? note.textContent : null, text: t.closest('.matrix-box').textContent };
+      });
+      const timed = trace.modes.timed !== false;
+      const cnt = (v) => Math.round(v).toLocaleString('en-US');
+      const why = [];
+      if (!mt) why.push('no #gv-modes table');
+      else {
+        const cost = timed ? ['Sweeps', 'Multiply-adds', 'Time'] : ['Sweeps', 'Multiply-adds'];
+        const heads = ['Task', 'Size', ...cost, ...cost, timed ? 'Time ratio' : 'Multiply-add ratio'];
+        if (!isDeepStrictEqual(mt.heads, heads)) why.push(`heads ${JSON.stringify(mt.heads)}`);
+        trace.modes.tasks.forEach((k, i) => {
+          const [task, cells] = mt.rows[i] || [null, []];
+          if (task !== k.task) why.push(`row ${i} is ${task}, want ${k.task}`);
+          [k.reverse, k.forward].forEach((c, m) => {
+            const at = 2 + m * cost.length;
+            if (cells[at] !== cnt(c.sweeps)) why.push(`${k.task}: sweeps '${cells[at]}' want ${cnt(c.sweeps)}`);
+            if ((cells[at + 1] || '').replace('~', '') !== cnt(c.edges)) why.push(`${k.task}: multiply-adds '${cells[at + 1]}' want ${cnt(c.edges)}`);
+            if (timed && !/^~?[0-9.]+ (ns|µs|ms|s)$/.test(cells[at + 2] || '')) why.push(`${k.task}: time '${cells[at + 2]}'`);
+          });
+          const r = parseFloat((cells[2 + 2 * cost.length] || '').replace(/[~×]/g, ''));
+          const want = timed ? k.ratio : k.forward.edges / k.reverse.edges;
+          if (typeof want === 'number' && !(Math.abs(r - want) <= 5e-3 * want)) why.push(`${k.task}: ratio '${cells[2 + 2 * cost.length]}' want ${want}`);
+        });
+        if (/NaN|undefined|null|Infinity/.test(mt.text)) why.push(`shows NaN/undefined: ${mt.text.slice(0, 200)}`);
+        if (timed && mt.untimed !== null) why.push('a timed trace says the timings were omitted');
+        if (!timed && !/Timings omitted \(--reproducible/.test(mt.untimed || '')) why.push(`untimed note '${mt.untimed}'`);
+      }
+      check(why.length === 0, `${name}: mode comparison shows the trace's sweeps and multiply-adds${timed ? ' and times' : ', no times, "Timings omitted"'}`,
+        why.slice(0, 5).join('; '));
+    }
+
     const leaves = trace.nodes.filter((n) => n.kind === 'input' || n.kind === 'param').map((n) => n.id);
     const sw = await page.evaluate(() => {
       const s = document.getElementById('gv-wrt');

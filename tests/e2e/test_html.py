@@ -215,6 +215,15 @@ if check_report("jacobian --mode both --via u1,u2,u3 --wrt x2", jmodel, p, page_
     check("jacobian --mode both: the embedded trace has forward_mode for x2 and the cut",
           doc.get("forward_mode", {}).get("wrt") == 1 and "via" in doc.get("jacobian", {}), list(doc))
 
+# ---- --reproducible: the mode comparison counted, not timed ("timed": false); the browser test
+# checks the table has no time columns and says the timings were omitted ----
+p, page_path = render(jmodel, os.path.join(work, "jacobian-repro"), "--reproducible")
+if check_report("jacobian --reproducible", jmodel, p, page_path):
+    reports.append(page_path)
+    doc = loads(Page(open(page_path, encoding="utf-8").read()).script("trace")) or {}
+    check("jacobian --reproducible: the embedded trace's modes block is untimed",
+          doc.get("modes", {}).get("timed") is False and "budget_seconds" not in doc.get("modes", {}), doc.get("modes"))
+
 # ---- a hostile model: markup, comment openers and placeholders in its title and comments ----
 HOSTILE_TITLE = "</script><script>alert(1)</script> & <b>bold?</b> <!-- --> ]]> ' {{JS}} {{TITLE}}"
 hostile = write_model(

@@ -68,6 +68,38 @@ if doc:
     check("modes: y1's reverse sweep evaluates 4 op nodes and follows 6 edges",
           (gi.get("reverse", {}).get("nodes"), gi.get("reverse", {}).get("edges")) == (4, 6), gi)
 
+# ---- --reproducible: the same comparison counted, not timed ----
+timed_doc = doc
+p, doc, path = trace(EXAMPLE, "--mode", "both", "--via", "u1,u2,u3", "--reproducible")
+check("jacobian.grad --mode both --via u1,u2,u3 --reproducible runs", p.returncode == 0 and doc, p.stderr)
+if doc:
+    check("the --reproducible trace validates", not schema_errors(path), schema_errors(path))
+    m = doc.get("modes") or {}
+    costs = [t[k] for t in m.get("tasks", []) for k in ("reverse", "forward")]
+    check("--reproducible: modes says timed false, has no budget_seconds, no ratio, no seconds, no timed_sweeps",
+          m.get("timed") is False and "budget_seconds" not in m and len(costs) == 6
+          and not any("ratio" in t for t in m["tasks"])
+          and all(set(c) == {"sweeps", "nodes", "edges", "estimated"} for c in costs), m)
+    # by hand (ids x1 0, x2 1, u1 2, u2 3, u3 4, sin 5, y1 6, y2 7): reverse from y1 visits y1,
+    # sin, u2, u1 (4 nodes, 2+1+2+1 edges), from y2 = u2·u3 y2, u2, u3 (3, 2+2+1); forward from
+    # x1 or x2 up to y2 visits ids 2..7 (6 nodes, 9 edges), up to y1 ids 2..6 (5, 7)
+    want = {"jacobian": ((2, 7, 11), (2, 12, 18)), "gradient_inputs": ((1, 4, 6), (2, 10, 14)),
+            "gradient_inputs_params": ((1, 4, 6), (2, 10, 14))}
+    got = {t["task"]: tuple((t[k]["sweeps"], t[k]["nodes"], t[k]["edges"]) for k in ("reverse", "forward"))
+           for t in m.get("tasks", [])}
+    check("--reproducible: sweeps, nodes and edges per task and mode (by hand), none estimated",
+          got == want and not any(c["estimated"] for c in costs), got)
+    if timed_doc:
+        tm = timed_doc.get("modes") or {}
+        tgot = {t["task"]: tuple((t[k]["sweeps"], t[k]["nodes"], t[k]["edges"]) for k in ("reverse", "forward"))
+                for t in tm.get("tasks", [])}
+        check("--reproducible: the same counts as the timed comparison, which also has seconds and ratios",
+              tgot == got and "timed" not in tm and tm.get("budget_seconds", 0) > 0
+              and all("ratio" in t and "seconds" in t["reverse"] and "seconds" in t["forward"] for t in tm["tasks"]),
+              (tgot, got))
+    check("--reproducible: the rest of the trace is the timed run's", {k: v for k, v in doc.items() if k != "modes"}
+          == {k: v for k, v in (timed_doc or {}).items() if k != "modes"})
+
 # ---- forward mode: tangents for a chosen input ----
 p, doc, path = trace(EXAMPLE, "--mode", "forward", "--wrt", "x2")
 check("--mode forward --wrt x2 runs", p.returncode == 0 and doc, p.stderr)

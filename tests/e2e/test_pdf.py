@@ -198,7 +198,8 @@ def check_jac_page(label, doc, text, size):
              ("gradient_inputs_params", f"∂{L}/∂(inputs, params) (1 × {nin + npar})", 1, nin + npar)]
     modes = {m["task"]: m for m in doc["modes"]["tasks"]} if doc.get("modes") else {}
     for key, head, rev, fwd in tasks:
-        m = re.search(re.escape(head) + r" reverse (\S+) (\S+) .*\nforward (\S+) (\S+) ", text)
+        # a --reproducible table has no time after the reverse row's multiply-adds
+        m = re.search(re.escape(head) + r" reverse (\S+) (\S+)(?: .*)?\nforward (\S+) (\S+)(?=\s)", text)
         got = m.groups() if m else None
         want = (thin(rev), None, thin(fwd), None)
         if key in modes:
@@ -361,6 +362,8 @@ if check("jacobian: the PDF has its Jacobian page", jpage, [pg[:40] for pg in pa
     check("jacobian: J_f · J_g = J_h, max |difference| 0", "Jf · Jg = Jh: " in flat and "max |difference| 0 " in flat,
           flat[:1200])
     check("jacobian: reverse and forward mode agree", "max |reverse − forward| = 0" in flat)
+    check("jacobian: the mode table has measured times and a time ratio (no --reproducible)",
+          "time ratio" in flat and re.search(r"\d (ns|µs|ms|s) ", flat) and "Timings omitted" not in flat, flat[-900:])
     # forward mode w.r.t. x1: ∂y1/∂x1 = ∂y1/∂sin · ∂sin/∂x1 + ∂y1/∂u2 · ∂u2/∂x1 = 1·(cos(u1)·2x1) + 1·x2
     dsin = math.cos(u1) * 2 * x1
     want = f"∂y1/∂x1 = (1)({fmt(dsin)}) + (1)({fmt(x2)}) = {fmt(dsin + x2)}"
@@ -375,6 +378,22 @@ if check("jacobian: the PDF has its Jacobian page", jpage, [pg[:40] for pg in pa
           (want, fpage[:600]))
     check("jacobian: forward step 5 of 5: u3 does not depend on x1, y2 is an entry of the Jacobian",
           "u3 does not depend on x1" in fpage and "is the entry (y2, x1) of the Jacobian" in fpage, fpage[-600:])
+
+# ---- --reproducible: the mode table counted, not timed, and says so ----
+# By hand on jacobian.grad (ids x1 0, x2 1, u1 2, u2 3, u3 4, sin 5, y1 6, y2 7): reverse from y1
+# follows y1 (2 in-edges), sin (1), u2 (2), u1 (1) = 6, from y2 = u2·u3 y2 (2), u2 (2), u3 (1) =
+# 5; forward from x1 or x2 up to y2 follows every in-edge of ids 2..7 = 9, up to y1 = 7.
+doc, pages = check_pdf("jacobian --reproducible", jmodel, "--reproducible")
+jpage = next((pg for pg in pages if pg.startswith("Jacobian and modes")), "")
+if check("jacobian --reproducible: the PDF has its Jacobian page", jpage, [pg[:40] for pg in pages]):
+    flat = " ".join(jpage.split())
+    check("jacobian --reproducible: the mode table says the timings were omitted, shows no time",
+          "Timings omitted (--reproducible or SOURCE_DATE_EPOCH)" in flat and "time ratio" not in flat
+          and not re.search(r"\d (ns|µs|ms|s) ", flat) and not re.search(r"nan|NaN|inf", flat), flat[-900:])
+    for row in ("Jacobian (2 × 2) reverse 2 11 forward 2 18 1.64×", "∂y1/∂inputs (1 × 2) reverse 1 6 forward 2 14 2.33×",
+                "∂y1/∂(inputs, params) (1 × 2) reverse 1 6 forward 2 14 2.33×"):
+        check(f"jacobian --reproducible: mode table row '{row}' (ratio of multiply-adds, by hand)", row in flat,
+              flat[-900:])
 
 # ---- --paper letter, metadata ----
 p, doc, pdf = render(neuron, "--paper", "letter")

@@ -4,12 +4,17 @@
 #define _POSIX_C_SOURCE 200809L
 #include "outfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+/* A temporary older than this whose process is gone was left by a SIGKILL'd run. */
+#define STALE_SECONDS 60
 
 static mode_t file_mode(void)
 {
@@ -49,7 +54,8 @@ bool outfile_mkdirs(const char *dir, Err *err)
  * the process dies. A signal handler reaches state only through a global: this is gradviz's
  * one mutable global, written by outfile_catch_signals and read only by the handler. Every
  * change to a set's arrays happens with those signals blocked, so the handler never sees a
- * half-updated array. (SIGKILL cannot be caught: it leaves hidden .name.XXXXXX files.) */
+ * half-updated array. (SIGKILL cannot be caught: it leaves hidden .name.PID.XXXXXX files, which a later run writing
+ * the same file removes once PID is gone: remove_stale.) */
 static OutSet *volatile cleanup_set;
 
 static void on_interrupt(int sig)
@@ -89,6 +95,45 @@ void outfile_catch_signals(OutSet *set)
     sigaction(SIGHUP, &sa, NULL);
 }
 
+/* Removes the temporaries of `path` that a run killed by SIGKILL left behind: ".name.PID.XXXXXX"
+ * in its directory, from a process that no longer exists, last written over STALE_SECONDS ago
+ * (a run of another PID namespace sharing the directory is not mistaken for a dead one while it
+ * writes). Best effort: any failure leaves the file where it is. */
+static void remove_stale(const char *path, size_t dirlen)
+{
+    char dir[4096];
+    if (dirlen >= sizeof dir)
+        return;
+    memcpy(dir, dirlen ? path : ".", dirlen ? dirlen : 1);
+    dir[dirlen ? dirlen : 1] = '\0';
+    const char *base = path + dirlen;
+    size_t blen = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        if (nm[0] != '.' || strncmp(nm + 1, base, blen) != 0 || nm[1 + blen] != '.')
+            continue;
+        const char *q = nm + 2 + blen;
+        char *end;
+        errno = 0;
+        long pid = strtol(q, &end, 10);
+        if (end == q || *end != '.' || strlen(end + 1) != 6 || pid <= 0 || errno || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive, or not ours to ask about */
+        char full[4096 + 256];
+        snprintf(full, sizeof full, "%s%s", dirlen ? dir : "", nm);
+        struct stat st;
+        if (lstat(full, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > STALE_SECONDS)
+            unlink(full);
+    }
+    closedir(d);
+}
+
 FILE *outfile_open(OutSet *set, const char *path, Err *err)
 {
     sigset_t old;
@@ -100,7 +145,7 @@ FILE *outfile_open(OutSet *set, const char *path, Err *err)
         return NULL;
     }
     size_t n = strlen(path);
-    char *tmp = malloc(n + 16), *final = malloc(n + 1);
+    char *tmp = malloc(n + 40), *final = malloc(n + 1);
     if (!tmp || !final) {
         free(tmp);
         free(final);
@@ -108,10 +153,11 @@ FILE *outfile_open(OutSet *set, const char *path, Err *err)
         return NULL;
     }
     memcpy(final, path, n + 1);
-    /* hidden temporary in the same directory: ".name.XXXXXX" */
+    /* hidden temporary in the same directory: ".name.PID.XXXXXX" */
     const char *slash = strrchr(path, '/');
     size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    snprintf(tmp, n + 16, "%.*s.%s.XXXXXX", (int)dirlen, path, path + dirlen);
+    remove_stale(path, dirlen);
+    snprintf(tmp, n + 40, "%.*s.%s.%ld.XXXXXX", (int)dirlen, path, path + dirlen, (long)getpid());
     int fd = mkstemp(tmp);
     if (fd < 0) {
         err_set(err, ERR_IO, "cannot write '%s': %s", path, strerror(errno));

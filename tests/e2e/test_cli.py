@@ -583,3 +583,29 @@ for name, stem in (("a b;c.grad", "a_b_c"), ("model.txt", "model"), ("x.y.grad",
         ok = ok and files == [f"{stem}.dot", f"{stem}.json"]
     check(f"model named {name!r}: outputs {files} stay inside -o with safe names", ok, (p.stderr, files))
 check("stem sanitising: nothing was created beside the models", not os.path.exists(os.path.join(d, "pwned")))
+
+# ---- temporaries a SIGKILL'd run left behind are removed by the next run writing that file ----
+# (".name.PID.XXXXXX": removed when PID is gone and the file is over a minute old)
+out = tmpdir()
+run("-q", "-f", "json", "-o", out, NEURON)
+dead = subprocess.Popen(["true"])
+dead.wait()
+alive = os.getpid()
+old_t = os.stat(os.path.join(out, "neuron.json")).st_mtime - 600
+planted = {
+    f".neuron.json.{dead.pid}.aB3xYz": (old_t, False),   # dead and old: a SIGKILL'd run's; removed
+    f".neuron.json.{dead.pid}.Qw9rT1": (None, True),     # dead but just written: maybe another namespace
+    f".neuron.json.{alive}.Zz0000": (old_t, True),       # its process is alive: still writing
+    f".neuron.dot.{dead.pid}.Kk1234": (old_t, True),     # another output's: this run does not write it
+    f".neuron.json.{dead.pid}.toolong1": (old_t, True),  # not a mkstemp name
+}
+for name, (mtime, _) in planted.items():
+    pth = os.path.join(out, name)
+    with open(pth, "w") as f:
+        f.write("partial")
+    if mtime:
+        os.utime(pth, (mtime, mtime))
+p = run("-q", "-f", "json", "-o", out, NEURON)
+left = set(hidden(out))
+check("a stale temporary of a killed run is removed by the next run writing the same file; the rest stay",
+      p.returncode == 0 and left == {n for n, (_, keep) in planted.items() if keep}, (p.stderr, sorted(left)))

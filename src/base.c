@@ -399,14 +399,14 @@ void suggest_init(Suggest *s, const char *name, size_t len)
 {
     /* two edits for names of 4 bytes or more, one for shorter ones: with two, every 3-letter
      * word is "near" a 3-letter name ('foo' would suggest 'pow') */
-    *s = (Suggest){.name = name, .len = len, .best = NULL, .best_d = len > 3 ? 3 : 2};
+    *s = (Suggest){.name = name, .len = len, .best = NULL, .best_d = len > 3 ? 3 : 2, .extend = false};
 }
 
 void suggest_offer(Suggest *s, const char *cand)
 {
     size_t n = strlen(cand);
     size_t d = edit_distance(s->name, s->len, cand, n, 2);
-    if (d >= s->len)
+    if (d >= s->len && !(s->extend && n > s->len)) /* with extend, 'x' may suggest 'x1' */
         return;
     /* on a tie, a candidate as long as the typed name wins: 'tahn' is a swap away from 'tanh'
      * and a deletion away from 'tan' */
@@ -451,4 +451,27 @@ size_t utf8_valid_prefix(const unsigned char *s, size_t n)
         i += k + 1;
     }
     return n;
+}
+
+char *utf8_repair(const char *s)
+{
+    const unsigned char *t = (const unsigned char *)s;
+    size_t n = strlen(s);
+    if (utf8_valid_prefix(t, n) == n)
+        return NULL;
+    Buf b = {0};
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_valid_prefix(t + i, n - i);
+        buf_append(&b, s + i, k);
+        i += k;
+        if (i < n) {
+            buf_puts(&b, "\xEF\xBF\xBD");
+            i++;
+        }
+    }
+    if (b.oom) {
+        buf_free(&b);
+        return NULL;
+    }
+    return b.data;
 }

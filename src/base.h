@@ -108,10 +108,15 @@ typedef struct Suggest {
     size_t len;
     const char *best;
     size_t best_d;
+    bool extend; /* also suggest a longer name as far as the typed one is long ('x' -> 'x1'):
+                  * for a name on the command line, where the model is not in view */
 } Suggest;
 void suggest_init(Suggest *s, const char *name, size_t len);
 void suggest_offer(Suggest *s, const char *cand);
 /* Returns the byte length of the valid UTF-8 prefix of s[0..n). */
 size_t utf8_valid_prefix(const unsigned char *s, size_t n);
+/* NULL if s is valid UTF-8 (or on OOM); else a malloc'd copy with each byte that does not
+ * belong to a valid character replaced by U+FFFD. For file names shown in the outputs. */
+char *utf8_repair(const char *s);
 
 #endif

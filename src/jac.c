@@ -269,22 +269,16 @@ bool jac_tangents(const Trace *t, uint32_t leaf, TangentSweep *s, Err *err)
 
 /* ---- names ---- */
 
-/* The named node nearest to name[0..len) within edit distance 2, or NULL. */
+/* The named node nearest to name[0..len) (see suggest_offer), or NULL. */
 static const char *suggest(const Graph *g, const char *name, size_t len)
 {
-    const char *best = NULL;
-    size_t bestd = 3;
-    for (uint32_t i = 0; i < g->nnodes; i++) {
-        const char *nm = g->nodes[i].name;
-        if (!nm)
-            continue;
-        size_t d = edit_distance(name, len, nm, strlen(nm), 2);
-        if (d < bestd) {
-            bestd = d;
-            best = nm;
-        }
-    }
-    return best;
+    Suggest s;
+    suggest_init(&s, name, len);
+    s.extend = true;
+    for (uint32_t i = 0; i < g->nnodes; i++)
+        if (g->nodes[i].name)
+            suggest_offer(&s, g->nodes[i].name);
+    return s.best;
 }
 
 static uint32_t lookup_or_fail(const Graph *g, const char *name, size_t len, const char *opt, Err *err)

@@ -26,6 +26,7 @@
 #include "jac.h"
 #include "lex.h"
 #include "parse.h"
+#include "strconv.h"
 #include "tracejson.h"
 #include "version.h"
 
@@ -165,16 +166,6 @@ static bool parse_double(const char *s, double *v)
     return *end == '\0' && !(errno == ERANGE && isinf(*v));
 }
 
-static bool parse_uint(const char *s, unsigned long long max, unsigned long long *v)
-{
-    if (!*s || *s == '-' || *s == '+')
-        return false;
-    char *end;
-    errno = 0;
-    *v = strtoull(s, &end, 10);
-    return *end == '\0' && errno == 0 && *v <= max;
-}
-
 /* ---- gen ---- */
 
 static int run_gen(int argc, char **argv)
@@ -211,7 +202,7 @@ static int run_gen(int argc, char **argv)
             init_given = true;
             break;
         case 's':
-            if (!parse_uint(optarg, UINT64_MAX, &seed))
+            if (!strconv_parse_uint(optarg, UINT64_MAX, &seed))
                 return usage_error("--seed needs a non-negative integer, got '%s'", optarg);
             break;
         case 'h': {
@@ -238,7 +229,7 @@ static int run_gen(int argc, char **argv)
         /* a chain has 1 + 5·N nodes (the input; w_k, b_k, ×, +, act per layer) */
         const unsigned long long max_layers = (GRAPH_MAX_NODES - 1) / 5;
         unsigned long long n;
-        if (!parse_uint(shape, max_layers, &n) || n == 0)
+        if (!strconv_parse_uint(shape, max_layers, &n) || n == 0)
             return usage_error("gen chain needs a layer count from 1 to %llu, got '%s'", max_layers, shape);
         ok = gen_chain(stdout, (uint32_t)n, act, seed);
     } else {
@@ -266,8 +257,10 @@ static int run_gen(int argc, char **argv)
     }
     ok = fflush(stdout) == 0 && ok;
     if (!ok) {
-        if (errno == EPIPE)
+        if (errno == EPIPE) { /* the reader has all it wanted; main must not report it again */
+            clearerr(stdout);
             return 0;
+        }
         fprintf(stderr, "gradviz: error: writing the model failed: %s\n", strerror(errno));
         return ERR_IO;
     }
@@ -426,6 +419,9 @@ static bool apply_sets(Graph *g, const Opts *o, Err *err)
     return true;
 }
 
+/* v for printf: a NaN with its sign bit set prints as "-nan", which means nothing to a reader */
+static double shown(double v) { return isnan(v) ? fabs(v) : v; }
+
 static void print_check(const Trace *t, bool verbose)
 {
     const Check *c = t->check;
@@ -433,12 +429,12 @@ static void print_check(const Trace *t, bool verbose)
         printf("%-16s %14s %14s %10s %10s\n", "leaf", "analytic", "numeric", "abs err", "rel err");
         for (uint32_t i = 0; i < c->nentries; i++) {
             const CheckEntry *e = &c->entries[i];
-            printf("%-16s %14.6g %14.6g %10.2e %10.2e %s\n", t->g->nodes[e->node].name, e->analytic, e->numeric,
-                   e->abs_error, e->rel_error, e->passed ? "ok" : "FAIL");
+            printf("%-16s %14.6g %14.6g %10.2e %10.2e %s\n", t->g->nodes[e->node].name, shown(e->analytic),
+                   shown(e->numeric), shown(e->abs_error), shown(e->rel_error), e->passed ? "ok" : "FAIL");
         }
     }
     printf("gradient check: %u leaves, max relative error %.3g, max absolute error %.3g: %s\n", c->nentries,
-           c->max_rel_error, c->max_abs_error, c->passed ? "passed" : "FAILED");
+           shown(c->max_rel_error), shown(c->max_abs_error), c->passed ? "passed" : "FAILED");
 }
 
 /* ---- Jacobians, forward mode and the mode comparison (issue 5) ---- */
@@ -599,7 +595,7 @@ static void print_matrix(const char *title, const Graph *g, const uint32_t *rows
     for (uint32_t i = 0; i < nrows; i++) {
         printf("  %-12.12s", label_of(g, rows[i], b));
         for (uint32_t j = 0; j < ncols; j++)
-            printf(" %13.6g", d[(size_t)i * ncols + j]);
+            printf(" %13.6g", shown(d[(size_t)i * ncols + j]));
         putchar('\n');
     }
 }
@@ -621,11 +617,12 @@ static void print_jac_check(const Trace *t, const JacRun *r, bool verbose)
                 bool okk = ae <= c->atol || re <= c->rtol;
                 char entry[64];
                 snprintf(entry, sizeof entry, "∂%s/∂%s", label_of(g, J->rows[i], b1), label_of(g, J->cols[j], b2));
-                printf("%-28s %14.6g %14.6g %10.2e %10.2e %s\n", entry, an, num, ae, re, okk ? "ok" : "FAIL");
+                printf("%-28s %14.6g %14.6g %10.2e %10.2e %s\n", entry, shown(an), shown(num), shown(ae), shown(re),
+                       okk ? "ok" : "FAIL");
             }
     }
     printf("Jacobian check: %u outputs × %u input%s and params, max relative error %.3g, max absolute error %.3g: %s",
-           J->nrows, J->ncols, J->ncols == 1 ? "" : "s", c->max_rel_error, c->max_abs_error,
+           J->nrows, J->ncols, J->ncols == 1 ? "" : "s", shown(c->max_rel_error), shown(c->max_abs_error),
            c->passed ? "passed" : "FAILED");
     if (!c->passed)
         printf(" (%u entries; worst ∂%s/∂%s)", c->nfailed, label_of(g, J->rows[c->worst_row], b1),
@@ -761,7 +758,7 @@ static int run_model(const Opts *o)
     Trace *t = NULL;
     OutSet out = {0};
     JacRun jr = {0};
-    char *stem = NULL, *dir = NULL;
+    char *stem = NULL, *dir = NULL, *upath = NULL;
     char deflist[64];
     const Emitter *chosen[16];
     bool explicit_fmt[16];
@@ -800,6 +797,10 @@ static int run_model(const Opts *o)
     outfile_catch_signals(&out);
     if (!read_model(o->model, &src, &err))
         goto done;
+    /* the path titles the drawing and is model.source in the trace: both must be UTF-8 */
+    upath = utf8_repair(src.path);
+    if (upath)
+        src.path = upath;
     g = parse_model(&src, &err);
     if (!g || !apply_sets(g, o, &err) || !jac_resolve(g, o, &jr, &err))
         goto done;
@@ -845,7 +846,7 @@ static int run_model(const Opts *o)
         }
     }
     EmitOpts eo = {.precision = o->precision, .rankdir_tb = o->rankdir_tb, .steps = o->steps, .paper = o->paper,
-                   .template_dir = o->template_dir, .model_path = strcmp(o->model, "-") == 0 ? "<stdin>" : o->model,
+                   .template_dir = o->template_dir, .model_path = src.path,
                    .stem = stem, .verbose = o->verbose, .jac = &jr.res};
     if (!outfile_mkdirs(dir, &err))
         goto done;
@@ -903,6 +904,7 @@ done:
     trace_free(t);
     graph_free(g);
     source_free(&src);
+    free(upath);
     free(stem);
     free(dir);
     return rc;
@@ -920,7 +922,7 @@ static bool source_date_epoch(bool *reproducible)
     if (!v || !*v)
         return true;
     /* digits only: parse_uint (strtoull) would skip leading white space */
-    if (!isdigit((unsigned char)v[0]) || !parse_uint(v, 253402300799ULL, &secs)) {
+    if (!isdigit((unsigned char)v[0]) || !strconv_parse_uint(v, 253402300799ULL, &secs)) {
         char shown[41]; /* the value as typed, control and non-ASCII bytes as '?' */
         size_t n = 0;
         for (; v[n] && n < sizeof shown - 1; n++)
@@ -934,7 +936,28 @@ static bool source_date_epoch(bool *reproducible)
     return true;
 }
 
+static int run_cli(int argc, char **argv);
+
+/* Whatever went to stdout (--help, --version, -v and --check tables, gen) must have arrived:
+ * a full disk or a closed descriptor is an I/O error, not a silent success. A closed pipe
+ * (gradviz ... | head) is a normal end. */
 int main(int argc, char **argv)
+{
+    int rc = run_cli(argc, argv);
+    if (rc != 0) /* an error already reported (gen and flow report their own write errors) */
+        return rc;
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        int e = errno;
+        if (e == EPIPE)
+            return 0;
+        fprintf(stderr, "gradviz: error: writing to standard output failed: %s\n", e ? strerror(e) : "write error");
+        return ERR_IO;
+    }
+    return 0;
+}
+
+static int run_cli(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "gen") == 0)
         return run_gen(argc - 1, argv + 1);
@@ -998,7 +1021,7 @@ int main(int argc, char **argv)
         }
         case OPT_PRECISION: {
             unsigned long long p;
-            if (!parse_uint(optarg, 17, &p) || p < 1) {
+            if (!strconv_parse_uint(optarg, 17, &p) || p < 1) {
                 rc = usage_error("--precision needs a number of digits from 1 to 17, got '%s'", optarg);
                 goto out;
             }
@@ -1019,7 +1042,13 @@ int main(int argc, char **argv)
             }
             o.paper = optarg;
             break;
-        case OPT_TEMPLATE: o.template_dir = optarg; break;
+        case OPT_TEMPLATE:
+            if (!*optarg) {
+                rc = usage_error("%s", "--template needs a directory name, got an empty one");
+                goto out;
+            }
+            o.template_dir = optarg;
+            break;
         case OPT_MODE:
             if (strcmp(optarg, "reverse") == 0)
                 o.mode = SWEEP_REVERSE;

@@ -19,6 +19,7 @@
 #include "flow.h"
 #include "fmt.h"
 #include "numfmt.h"
+#include "strconv.h"
 
 typedef struct Writer {
     FILE *f;
@@ -298,13 +299,8 @@ static bool is_fanout(const Trace *t, uint32_t i)
  * marker where the format has one). */
 static void put_num(Writer *w, double v)
 {
-    char buf[NUMFMT_MAX];
-    if (!isfinite(v)) {
-        put(w, "null");
-        return;
-    }
-    numfmt_double(buf, v);
-    put(w, buf);
+    char buf[STRCONV_NUM_MAX];
+    put(w, strconv_json_num(buf, v));
 }
 
 static void put_uint(Writer *w, uint64_t v)

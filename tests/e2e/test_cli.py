@@ -609,3 +609,21 @@ p = run("-q", "-f", "json", "-o", out, NEURON)
 left = set(hidden(out))
 check("a stale temporary of a killed run is removed by the next run writing the same file; the rest stay",
       p.returncode == 0 and left == {n for n, (_, keep) in planted.items() if keep}, (p.stderr, sorted(left)))
+
+# ---- what goes to stdout must arrive: /dev/full or a closed stdout is exit 3 ----
+if os.path.exists("/dev/full"):
+    for args in (["--help"], ["--version"], ["-v", "--check", "-f", "json", "-o", tmpdir(), NEURON]):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([GRADVIZ, *args], stdout=full, stderr=subprocess.PIPE, text=True)
+        check(f"{' '.join(args[:2])} > /dev/full: exit 3, 'writing to standard output failed'",
+              p.returncode == 3 and "writing to standard output failed" in p.stderr, (p.returncode, p.stderr))
+p = subprocess.run(["sh", "-c", f"'{GRADVIZ}' --version >&-; echo $?"], capture_output=True, text=True)
+check("--version with stdout closed: exit 3", p.stdout.strip() == "3" and "standard output" in p.stderr, p)
+p = subprocess.run(["sh", "-c", f"'{GRADVIZ}' --help | head -1 >/dev/null; echo $?"], capture_output=True, text=True)
+check("--help | head -1: exit 0, quiet", p.stdout.strip() == "0" and p.stderr == "", p)
+p = run("--template", "", NEURON)
+check("--template '': a usage error", p.returncode == 2 and "--template needs a directory" in p.stderr, p.stderr)
+
+# ---- the --check table prints NaN as nan, never -nan ----
+p = run("-v", "--check", "-f", "json", "-o", tmpdir(), write_model("input x = -1\ny = sqrt(x)\n"))
+check("--check table: NaN shows as nan, not -nan", "nan" in p.stdout and "-nan" not in p.stdout, p.stdout)

@@ -53,3 +53,24 @@ for label, fname, text, shown in CASES:
         check(f"{label}: the SVG heading shows {shown!r}", shown in txt, txt[:300])
     except ET.ParseError as e:
         check(f"{label}: the SVG is well-formed XML", False, str(e))
+
+# ---- a file name that is not UTF-8: model.source is valid JSON text with U+FFFD ----
+import json  # noqa: E402
+d = tmpdir()
+path = os.path.join(d.encode(), b"caf\xe9.grad")
+with open(path, "wb") as f:
+    f.write(b"input x = 1\ny = x*2\n")
+out = os.path.join(d, "out")
+p = subprocess.run([os.environ.get("GRADVIZ") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "rel",
+                                                               "gradviz"), "-q", "-f", "json,html", "-o", out, path],
+                   capture_output=True)
+try:
+    with open(os.path.join(out, "caf_.json"), encoding="utf-8") as f:
+        src = json.load(f)["model"]["source"]
+    check("a Latin-1 file name: the trace is UTF-8 and model.source shows U+FFFD for the bad byte",
+          p.returncode == 0 and src == d + "/caf\ufffd.grad", src)
+    with open(os.path.join(out, "caf_.html"), "rb") as f:
+        f.read().decode("utf-8")
+    check("...and the HTML report is UTF-8 too", True)
+except (OSError, ValueError) as e:
+    check("a Latin-1 file name: the trace and report are valid UTF-8", False, (p.returncode, p.stderr, str(e)))

@@ -31,7 +31,8 @@ typedef struct EmitOpts {
     /* Jacobians, the forward-mode tangent sweep and the mode comparison (issue 5): the
      * `jacobian`, `forward_mode` and `modes` blocks of the JSON trace and whatever the drawn
      * formats show of them. Borrowed; may be NULL, and so may each of its pointers (modes is
-     * only measured when json or html is written, or with -v). */
+     * only filled when json, html or pdf is written, or with -v; with --reproducible it is
+     * counted, not timed: modes->timed is false). */
     const JacResults *jac;
     /* The one Graphviz context of the process, created by the caller when a chosen format
      * needs a layout (NULL otherwise). One per process, not one per emitter: Graphviz's

@@ -11,6 +11,12 @@
  * `decorate`) tying the label to its edge; xlabels and head/tail labels were tried and land on
  * other edges.
  *
+ * Dense graphs (see "layout cost" below: many edges spanning many ranks, as when x feeds every
+ * step of a long chain) are drawn in a cheaper style that dot lays out in a fraction of the
+ * time: straight edges, node positions left at dot's first feasible placement, and the labels
+ * of edges that span several ranks as external labels (xlabel) on a white ground at their
+ * edge's middle. Graphs too dense even for that are refused (dotgraph_layout_ok).
+ *
  * Fan-out nodes get a purple border and their sum over paths "∂L/∂x = a + b = c". Nodes the
  * primary output does not depend on are grey; non-finite values get a red dashed border and a
  * ⚠ line. In a --steps frame the active node and its in-edges are amber, the numbers computed
@@ -61,6 +67,8 @@ typedef struct Ctx {
     uint32_t *fstep;   /* with ts: node -> its index in ts->steps, UINT32_MAX if none; owned */
     const char *X;     /* name of ts->leaf */
     const char *ahead; /* the arrow tangents flow along: with the rank direction */
+    const uint32_t *rank; /* the estimated dot rank of each node (layout cost); owned by dotgraph_build */
+    bool dense;        /* the dense style (DotCost.dense) */
 } Ctx;
 
 /* ---- cgraph wrappers: cgraph takes char * everywhere; the casts live here. ---- */
@@ -683,9 +691,13 @@ static void build_edge(Ctx *c, Agedge_t *ae, uint32_t e)
     const Edge *ed = &c->g->edges[e];
     bool from_const = c->g->nodes[ed->from].kind == NODE_CONST;
     bool muted = edge_muted(c, e);
+    /* dense style: a long edge's label is an xlabel, which adds no virtual node to the layout;
+     * dot places it at the edge's middle, often on another edge, hence the white ground */
+    bool xlabel = c->dense && c->rank[ed->to] - c->rank[ed->from] > 1;
     char num[FMT_NUM_MAX];
     c->b.len = 0;
-    buf_puts(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"0\">");
+    buf_printf(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"0\"%s>",
+               xlabel ? " bgcolor=\"white\"" : "");
     cell_open(c, 'e', e, "val", false);
     buf_printf(&c->b, "<font color=\"%s\">", muted ? COLOR_MUTED : COLOR_VALUE);
     put_num(c, &c->b, t->value[ed->from]);
@@ -735,7 +747,7 @@ static void build_edge(Ctx *c, Agedge_t *ae, uint32_t e)
         buf_puts(&c->b, "</td></tr>");
     }
     buf_puts(&c->b, "</table>");
-    set_html(c, ae, "label", c->b.data ? c->b.data : "");
+    set_html(c, ae, xlabel ? "xlabel" : "label", c->b.data ? c->b.data : "");
 
     if (edge_nonfinite(t, e)) {
         set(ae, "color", COLOR_GRAD);
@@ -1086,6 +1098,9 @@ static void build_title(Ctx *c)
     c->b.len = 0;
     buf_puts(&c->b, "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"2\">");
     const char *title = g->title;
+    /* an empty or blank title (model "") is no title: Graphviz rejects an empty <b></b> */
+    if (title && title[strspn(title, " \t")] == '\0')
+        title = NULL;
     if (!title && t->src && t->src->path) {
         const char *slash = strrchr(t->src->path, '/');
         title = slash ? slash + 1 : t->src->path;
@@ -1328,6 +1343,147 @@ static void build_jacobian(Ctx *c, Agnode_t *an)
     set(an, "id", "jacobian");
 }
 
+/* ---- layout cost ----
+ * dot draws an edge from rank r to rank r + k through k − 1 virtual nodes, and edge labels
+ * double the ranks (each label is a virtual node between two ranks). A node whose consumers
+ * lie many ranks apart — x used at every step of a long chain, a weight shared by every step
+ * of a recurrence — makes their number grow with the square of the graph, and dot's
+ * positioning (network simplex) and spline routing grow faster still: `y = x + x + … + x`
+ * with 50 terms took 3–7 s, with 100 terms minutes. So the cost is estimated before the
+ * layout, from ranks guessed the way dot's ranking places nodes: each node as early as its
+ * operands allow, then each node whose out-edges weigh more than its in-edges (leaves
+ * always) moved to just before its first consumer. */
+
+/* The weight dot_build gives an edge: chains of operations pull harder than leaves. */
+static uint32_t edge_weight(const Graph *g, uint32_t e)
+{
+    return g->nodes[g->edges[e].from].kind == NODE_OP ? 3 : 1;
+}
+
+/* Estimated ranks into rank[0 .. g->nnodes). Node ids are a topological order. */
+static void estimate_ranks(const Graph *g, uint32_t *rank)
+{
+    for (uint32_t i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        rank[i] = 0;
+        for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++)
+            if (rank[g->edges[e].from] + 1 > rank[i])
+                rank[i] = rank[g->edges[e].from] + 1;
+    }
+    /* consumers first, so a node sees where its consumers have moved */
+    for (uint32_t i = g->nnodes; i-- > 0;) {
+        const Node *n = &g->nodes[i];
+        uint32_t first = UINT32_MAX, w_in = 0, w_out = 0;
+        for (uint32_t k = g->out_first[i]; k < g->out_first[i + 1]; k++) {
+            uint32_t e = g->out_edges[k];
+            w_out += edge_weight(g, e);
+            if (rank[g->edges[e].to] < first)
+                first = rank[g->edges[e].to];
+        }
+        for (uint32_t e = n->in_first; e < n->in_first + n->nedges; e++)
+            w_in += edge_weight(g, e);
+        if (w_out > w_in) /* then first − 1 ≥ rank[i]: consumers only ever move later */
+            rank[i] = first - 1;
+    }
+}
+
+typedef struct DotCost {
+    uint64_t extra;      /* Σ (span − 1) over the edges: ranks crossed beyond one per edge */
+    uint64_t segs;       /* nodes + Σ (2·span − 1): dot's nodes, virtual ones included, with labels */
+    uint32_t worst;      /* the node whose out-edges cross the most ranks (UINT32_MAX: no edges) */
+    uint32_t worst_span; /* the longest of them */
+    bool dense;          /* drawn in the dense style: extra > DOTGRAPH_DENSE_EXTRA */
+    bool ok;             /* can be laid out: segs ≤ DOTGRAPH_SEGMENTS_MAX */
+} DotCost;
+
+/* The cost of g's drawing; fills rank[0 .. g->nnodes) (estimate_ranks). */
+static DotCost layout_cost(const Graph *g, uint32_t *rank)
+{
+    estimate_ranks(g, rank);
+    DotCost c = {.segs = g->nnodes, .worst = UINT32_MAX};
+    uint64_t worst_sum = 0;
+    for (uint32_t i = 0; i < g->nnodes; i++) {
+        uint64_t sum = 0;
+        uint32_t longest = 0;
+        for (uint32_t k = g->out_first[i]; k < g->out_first[i + 1]; k++) {
+            uint32_t span = rank[g->edges[g->out_edges[k]].to] - rank[i];
+            sum += span;
+            longest = span > longest ? span : longest;
+            c.extra += span - 1;
+            c.segs += 2 * (uint64_t)span - 1;
+        }
+        if (longest && sum > worst_sum) {
+            worst_sum = sum;
+            c.worst = i;
+            c.worst_span = longest;
+        }
+    }
+    c.dense = c.extra > DOTGRAPH_DENSE_EXTRA;
+    c.ok = c.segs <= DOTGRAPH_SEGMENTS_MAX;
+    return c;
+}
+
+/* Why a graph of cost c is refused, into why[size]. */
+static void refusal(const Graph *g, const DotCost *c, char *why, size_t size)
+{
+    const Node *n = c->worst != UINT32_MAX ? &g->nodes[c->worst] : NULL;
+    int len = snprintf(why, size,
+                       "its layout would place about %llu nodes and edge segments, more than the %u a "
+                       "layout accepts",
+                       (unsigned long long)c->segs, DOTGRAPH_SEGMENTS_MAX);
+    if (n && len >= 0 && (size_t)len < size)
+        snprintf(why + len, size - (size_t)len, " (%s%s%s has %u out-edges reaching up to %u ranks away)",
+                 n->name ? "" : "an unnamed ", n->name ? n->name : op_info((Op)n->op)->name,
+                 n->name ? "" : " node", graph_out_count(g, c->worst), c->worst_span);
+}
+
+bool dotgraph_layout_ok(const Trace *t, char *why, size_t size)
+{
+    const Graph *g = t->g;
+    uint32_t *rank = malloc(((size_t)g->nnodes + 1) * sizeof *rank);
+    if (!rank) {
+        snprintf(why, size, "out of memory");
+        return false;
+    }
+    DotCost c = layout_cost(g, rank);
+    free(rank);
+    if (!c.ok)
+        refusal(g, &c, why, size);
+    return c.ok;
+}
+
+/* What the layout needs to know about the drawing, kept with the graph (cgraph record, not
+ * written to DOT): a drawing too dense to lay out is refused by dotgraph_layout even when
+ * the caller did not ask dotgraph_layout_ok first. */
+typedef struct DotRec {
+    Agrec_t h;
+    bool refused;
+    char why[240];
+} DotRec;
+#define DOT_REC "gradviz"
+
+/* The dot attributes that keep the layout's time in check (see "layout cost"). */
+static void set_layout_style(Ctx *c, const DotCost *cost)
+{
+    const Graph *g = c->g;
+    char num[32];
+    if (cost->dense) {
+        /* network simplex positioning stops at its first feasible solution (nslimit is a
+         * factor of the node count; 0 leaves no iterations); nslimit1, the ranking's, stays:
+         * without it leaves pile up on rank 0 and the virtual nodes explode */
+        set(c->ag, "nslimit", "0");
+        /* spline routing threads each edge through the boxes of its virtual nodes; a straight
+         * line is drawn from end to end */
+        set(c->ag, "splines", "line");
+    } else if (cost->segs > DOTGRAPH_NS_FREE) {
+        /* a large but sparse graph (a 2,000-node chain or MLP): spend at most about
+         * DOTGRAPH_NS_WORK node visits on positioning iterations (each visits every node) */
+        double iters = (double)DOTGRAPH_NS_WORK / (double)cost->segs;
+        snprintf(num, sizeof num, "%.3g", iters / (double)(g->nnodes + 1));
+        set(c->ag, "nslimit", num);
+    }
+}
+
 /* ---- the graph ---- */
 
 uint32_t dotgraph_frame_count(const Trace *t, const JacResults *jac, bool forward)
@@ -1405,12 +1561,23 @@ Agraph_t *dotgraph_build(const Trace *t, const DotOpts *o, Err *err)
     agattr(c.ag, AGEDGE, (char *)"fontcolor", (char *)"#afb8c1");
 
     Agnode_t **an = malloc(((size_t)g->nnodes + 1) * sizeof *an);
-    if (!an) {
+    uint32_t *rank = malloc(((size_t)g->nnodes + 1) * sizeof *rank);
+    DotRec *rec = agbindrec(c.ag, (char *)DOT_REC, sizeof *rec, false);
+    if (!an || !rank || !rec) {
+        free(an);
+        free(rank);
         free(c.fstep);
         agclose(c.ag);
         err_set(err, ERR_IO, "out of memory");
         return NULL;
     }
+    DotCost cost = layout_cost(g, rank);
+    c.rank = rank;
+    c.dense = cost.dense;
+    rec->refused = !cost.ok;
+    if (!cost.ok)
+        refusal(g, &cost, rec->why, sizeof rec->why);
+    set_layout_style(&c, &cost);
     char key[48];
     for (uint32_t i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
@@ -1453,6 +1620,7 @@ Agraph_t *dotgraph_build(const Trace *t, const DotOpts *o, Err *err)
         }
     }
     free(an);
+    free(rank);
     free(c.fstep);
     bool oom = c.b.oom;
     buf_free(&c.b);
@@ -1503,13 +1671,14 @@ bool dotgraph_render(GVC_t *gvc, Agraph_t *g, const char *format, char **data, s
 }
 
 typedef struct Pin {
-    char *pos, *a, *b; /* owned (malloc): nodes pos, width, height; edges pos, lp */
+    char *pos, *a, *b; /* owned (malloc): nodes pos, width, height; edges pos, lp, xlp */
 } Pin;
 
 struct DotPins {
     Pin *nodes; uint32_t nnodes; /* owned, indexed by node id */
     Pin *edges; uint32_t nedges; /* owned, indexed by edge id */
     Pin jac;                     /* the Jacobian table node (pos NULL if none) */
+    char *bb;                    /* owned: the drawing's bounding box "llx,lly,urx,ury" (points) */
 };
 
 /* The Jacobian table node (id "jacobian"). */
@@ -1530,6 +1699,7 @@ void dotgraph_pins_free(DotPins *p)
         free(p->edges[i].pos); free(p->edges[i].a); free(p->edges[i].b);
     }
     free(p->jac.pos); free(p->jac.a); free(p->jac.b);
+    free(p->bb);
     free(p->nodes);
     free(p->edges);
     free(p);
@@ -1586,7 +1756,8 @@ DotPins *dotgraph_pins_capture(GVC_t *gvc, Agraph_t *g, Err *err)
         p->edges = calloc(ne ? ne : 1, sizeof *p->edges);
         p->nnodes = nn;
         p->nedges = ne;
-        ok = p->nodes && p->edges;
+        p->bb = dup_attr(g, "bb");
+        ok = p->nodes && p->edges && p->bb;
     }
     for (Agnode_t *n = ok ? agfstnode(g) : NULL; n && ok; n = agnxtnode(g, n)) {
         uint32_t i = obj_index(n, 'n');
@@ -1604,7 +1775,8 @@ DotPins *dotgraph_pins_capture(GVC_t *gvc, Agraph_t *g, Err *err)
             Pin *q = &p->edges[k];
             q->pos = dup_attr(e, "pos");
             q->a = dup_attr(e, "lp");
-            ok = q->pos && q->a;
+            q->b = dup_attr(e, "xlp");
+            ok = q->pos && q->a && q->b;
         }
     }
     if (!ok) {
@@ -1615,8 +1787,22 @@ DotPins *dotgraph_pins_capture(GVC_t *gvc, Agraph_t *g, Err *err)
     return p;
 }
 
+bool dotgraph_pins_size(const DotPins *p, double *w, double *h)
+{
+    double llx, lly, urx, ury;
+    if (!p || !p->bb || sscanf(p->bb, "%lf,%lf,%lf,%lf", &llx, &lly, &urx, &ury) != 4)
+        return false;
+    *w = urx - llx;
+    *h = ury - lly;
+    return *w > 0 && *h > 0;
+}
+
 bool dotgraph_layout(GVC_t *gvc, Agraph_t *g, const DotPins *pins, Err *err)
 {
+    const DotRec *rec = (const DotRec *)aggetrec(g, (char *)DOT_REC, 0);
+    if (rec && rec->refused)
+        return err_set(err, ERR_USAGE, "this model is too dense for a Graphviz layout: %s (dot and json work at any size)",
+                       rec->why);
     if (!pins) {
         if (gvLayout(gvc, g, "dot") != 0)
             return err_set(err, ERR_IO, "Graphviz could not lay out the graph");
@@ -1637,6 +1823,8 @@ bool dotgraph_layout(GVC_t *gvc, Agraph_t *g, const DotPins *pins, Err *err)
             set(e, "pos", pins->edges[k].pos);
             if (pins->edges[k].a[0])
                 set(e, "lp", pins->edges[k].a);
+            if (pins->edges[k].b[0])
+                set(e, "xlp", pins->edges[k].b);
         }
     }
     /* nop2 = neato -n2: nodes, edge splines and edge labels stay where pos and lp put them;

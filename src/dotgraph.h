@@ -89,6 +89,32 @@ bool dotgraph_draws_jacobian(const Trace *t, const JacResults *jac);
  * jac->tangents (0 without). jac may be NULL. */
 uint32_t dotgraph_frame_count(const Trace *t, const JacResults *jac, bool forward);
 
+/* ---- Layout cost ----
+ * dot's layout time grows with the nodes it places, virtual ones included: an edge crossing k
+ * ranks is k segments, and edge labels double the ranks. A node whose consumers lie many ranks
+ * apart (x used at every step of a long chain) makes them grow with the square of the graph.
+ * dotgraph_build estimates the ranks and draws the graph in one of two styles:
+ *   full   the lecture look: labels beside their edges, spline edges. When the estimate is
+ *          above DOTGRAPH_NS_FREE, dot's positioning gets about DOTGRAPH_NS_WORK node visits
+ *          (attribute nslimit) instead of running to the optimum.
+ *   dense  when the edges cross more than DOTGRAPH_DENSE_EXTRA ranks beyond one each: straight
+ *          edges (splines=line), positioning at dot's first feasible solution (nslimit=0), and
+ *          each edge crossing more than one rank labelled with an xlabel (no virtual node).
+ * Above DOTGRAPH_SEGMENTS_MAX nodes and segments the graph is refused. Measured on 2 cores
+ * (one `-f svg` layout): `y = x + x + … + x` with 100 terms 0.1 s dense (minutes full), 300
+ * terms ~1 s; the refusal starts at ~315 terms (2,000-node limit: 1,999 terms). */
+#define DOTGRAPH_DENSE_EXTRA 400u
+#define DOTGRAPH_SEGMENTS_MAX 200000u
+#define DOTGRAPH_NS_FREE 1500u
+#define DOTGRAPH_NS_WORK 800000u
+
+/* Whether t's drawing can be laid out (its estimated cost is within DOTGRAPH_SEGMENTS_MAX).
+ * If not, writes the reason into why[size], a clause such as "its layout would place about
+ * 4003998 nodes and edge segments, more than the 200000 a layout accepts (x has 2000
+ * out-edges reaching up to 1999 ranks away)", and returns false (also on OOM, with "out of memory"). The
+ * drawn formats' emitters call dotgraph_layout, which refuses such a drawing with ERR_USAGE. */
+bool dotgraph_layout_ok(const Trace *t, char *why, size_t size);
+
 /* Builds the drawing. Returns NULL with err set (ERR_IO) if cgraph fails or memory runs out. */
 Agraph_t *dotgraph_build(const Trace *t, const DotOpts *o, Err *err);
 /* agclose; dotgraph_free(NULL) is a no-op. */
@@ -110,7 +136,8 @@ typedef struct DotPins DotPins;
 
 /* Lays out g: with dot when pins is NULL, else at the positions in `pins` (taken from the final
  * drawing of the same trace; g may be any frame of it). The caller renders (gvRender,
- * gvRenderData) and then calls gvFreeLayout. Returns false with err set. */
+ * gvRenderData) and then calls gvFreeLayout. Returns false with err set: ERR_USAGE for a
+ * drawing too dense to lay out (dotgraph_layout_ok), ERR_IO if Graphviz fails. */
 bool dotgraph_layout(GVC_t *gvc, Agraph_t *g, const DotPins *pins, Err *err);
 /* Records the positions of g, laid out by dotgraph_layout (the Jacobian table node too). NULL with err set on OOM or if
  * Graphviz fails; free with dotgraph_pins_free. */
@@ -123,6 +150,9 @@ bool dotgraph_render_pins(GVC_t *gvc, Agraph_t *g, const char *format, DotPins *
  * positions in `pins` instead of laying it out again. Same contract as dotgraph_render. */
 bool dotgraph_render_pinned(GVC_t *gvc, Agraph_t *g, const DotPins *pins, const char *format, char **data,
                             size_t *len, Err *err);
+/* The size in points (bounding box, without the graph's pad) of the drawing the pins were
+ * captured from, so that frames can be scaled like it. false if p is NULL or has no size. */
+bool dotgraph_pins_size(const DotPins *p, double *w, double *h);
 /* dotgraph_pins_free(NULL) is a no-op. */
 void dotgraph_pins_free(DotPins *p);
 

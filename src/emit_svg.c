@@ -4,15 +4,22 @@
  * Frames are drawn at the positions of the final drawing's layout (dotgraph pins), so that
  * flipping through them, as slides or an animation, shows the numbers filling in on a graph
  * that stays put. */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "dotgraph.h"
 #include "emit.h"
 #include "frames.h"
 
-/* PNG resolution: Graphviz's default 96 dpi is blurry on a projector; 144 keeps a lecture-sized
- * graph under ~2,500 px wide. SVG is resolution-independent and keeps its point sizes. */
-#define PNG_DPI "144"
+/* PNG resolution: Graphviz's default 96 dpi is blurry on a projector; 144 keeps a small graph
+ * crisp. SVG is resolution-independent and keeps its point sizes. */
+#define PNG_DPI 144.0
+/* Largest PNG side in pixels: larger drawings are scaled down to fit (Graphviz's `size`, in
+ * inches at PNG_DPI), which a 4K screen still shows whole. Rendering and compressing cost
+ * ~50 ns per pixel: an uncapped 3,4,1 MLP drawing was 6,433 × 2,552 px, ~1.9 s per --steps
+ * frame. At 4,000 px 10-point text is still ~11 px high. */
+#define PNG_MAX_PX 4000.0
 
 static bool render_one(GVC_t *gvc, const Trace *t, const EmitOpts *o, OutSet *out, const char *path,
                        const char *format, bool forward, uint32_t frame, const DotPins *pins, DotPins **capture,
@@ -23,8 +30,24 @@ static bool render_one(GVC_t *gvc, const Trace *t, const EmitOpts *o, OutSet *ou
     Agraph_t *g = dotgraph_build(t, &d, err);
     if (!g)
         return false;
-    if (format[0] == 'p') /* png */
-        agsafeset(g, (char *)"dpi", (char *)PNG_DPI, (char *)"");
+    double w, h;
+    if (format[0] == 'p' && !pins) { /* png: the final drawing; Graphviz scales it to fit */
+        char size[64];
+        snprintf(size, sizeof size, "%.4f,%.4f", PNG_MAX_PX / PNG_DPI, PNG_MAX_PX / PNG_DPI);
+        agsafeset(g, (char *)"size", size, (char *)"");
+    }
+    if (format[0] == 'p') {
+        /* a frame is scaled like the final drawing (the same zoom as `size` gave it, which
+         * counts the pad), not to fit itself, so that frames and drawing line up as slides */
+        char dpi[32];
+        double scale = 1;
+        if (pins && dotgraph_pins_size(pins, &w, &h)) {
+            double pad = 2 * 72 * atof(agget(g, (char *)"pad")), fit = PNG_MAX_PX / PNG_DPI * 72;
+            scale = fmin(1, fmin(fit / (w + pad), fit / (h + pad)));
+        }
+        snprintf(dpi, sizeof dpi, "%.4f", PNG_DPI * scale);
+        agsafeset(g, (char *)"dpi", dpi, (char *)"");
+    }
     char *data = NULL;
     size_t len = 0;
     bool ok = pins ? dotgraph_render_pinned(gvc, g, pins, format, &data, &len, err)

@@ -865,6 +865,19 @@ static int run_model(const Opts *o)
                         em->name, g->nnodes, EMIT_LAYOUT_MAX_NODES);
             continue;
         }
+        char why[256];
+        if (em->needs_layout && !dotgraph_layout_ok(t, why, sizeof why)) {
+            if (explicit_fmt[i]) {
+                err_set(&err, ERR_USAGE,
+                        "the %s format needs a Graphviz layout, and this model is too dense for one: %s "
+                        "(dot and json work at any size)",
+                        em->name, why);
+                goto done;
+            }
+            if (!o->quiet)
+                fprintf(stderr, "gradviz: note: skipping %s: %s\n", em->name, why);
+            continue;
+        }
         if (em->needs_layout && !gvc && !(gvc = gvContext())) {
             err_set(&err, ERR_IO, "Graphviz could not start");
             goto done;

@@ -440,9 +440,16 @@ static bool statement(Parser *p, bool *have_title, uint32_t *last)
             return false;
         if (p->tok.kind != TOK_STRING)
             return expect(p, TOK_STRING, "a title in double quotes");
-        p->g->title = arena_strndup(&p->g->arena, tok_text(p) + 1, p->tok.span.len - 2);
-        if (!p->g->title)
-            return err_set(p->err, ERR_IO, "out of memory");
+        const char *text = tok_text(p) + 1;
+        size_t n = p->tok.span.len - 2, k = 0;
+        while (k < n && (text[k] == ' ' || text[k] == '\t'))
+            k++;
+        /* a blank title is no title: every output then headlines the file name */
+        if (k < n) {
+            p->g->title = arena_strndup(&p->g->arena, text, n);
+            if (!p->g->title)
+                return err_set(p->err, ERR_IO, "out of memory");
+        }
         *have_title = true;
         return advance(p) && end_of_statement(p);
     }

@@ -20,7 +20,7 @@
 cd "$(dirname "$0")/../.." || exit 2
 B=build/fuzz
 DICT=tests/fuzz/grad.dict
-# set, not inherited: tests/run.sh exports its own (with tests/lsan.supp, which would hide leaks)
+# set, not inherited: tests/run.sh exports its own (tests/lsan-fast.supp, which would hide leaks)
 export ASAN_OPTIONS="abort_on_error=0:detect_leaks=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0"

@@ -68,10 +68,9 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all build run test deps unit bench golden clean fuzz stress fuzz-build fuzz-smoke valgrind
 all: build
-build: $(BIN) build/gradviz
-
-# build/gradviz always points at the last build (release or sanitizer)
-build/gradviz: $(BIN)
+# build/gradviz always points at the last build asked for (release or sanitizer): relinked on
+# every `make build`, since make would judge the link by the file it points to
+build: $(BIN)
 	@ln -sfn $(patsubst build/%,%,$(BIN)) build/gradviz
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) Makefile
@@ -95,7 +94,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory build
-	./build/gradviz $(MODEL)
+	./$(BIN) $(MODEL)
 
 unit: $(UNIT_BIN)
 

@@ -102,7 +102,7 @@ uint32_t dotgraph_frame_count(const Trace *t, const JacResults *jac, bool forwar
  *          each edge crossing more than one rank labelled with an xlabel (no virtual node).
  * Above DOTGRAPH_SEGMENTS_MAX nodes and segments the graph is refused. Measured on 2 cores
  * (one `-f svg` layout): `y = x + x + … + x` with 100 terms 0.1 s dense (minutes full), 300
- * terms ~1 s; the refusal starts at ~315 terms (2,000-node limit: 1,999 terms). */
+ * terms ~1 s; the refusal starts at ~448 terms (segments ~ terms²) (2,000-node limit: 1,999 terms). */
 #define DOTGRAPH_DENSE_EXTRA 400u
 #define DOTGRAPH_SEGMENTS_MAX 200000u
 #define DOTGRAPH_NS_FREE 1500u

@@ -47,6 +47,14 @@ static bool render_one(GVC_t *gvc, const Trace *t, const EmitOpts *o, OutSet *ou
         }
         snprintf(dpi, sizeof dpi, "%.4f", PNG_DPI * scale);
         agsafeset(g, (char *)"dpi", dpi, (char *)"");
+        if (pins) {
+            /* ...but a frame's own heading (the step, the chain-rule line) can make it wider
+             * than the drawing: `size` at that dpi still caps it at PNG_MAX_PX */
+            char size[64];
+            double in = PNG_MAX_PX / (PNG_DPI * scale);
+            snprintf(size, sizeof size, "%.4f,%.4f", in, in);
+            agsafeset(g, (char *)"size", size, (char *)"");
+        }
     }
     char *data = NULL;
     size_t len = 0;

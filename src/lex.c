@@ -220,6 +220,8 @@ bool lex_next(Lexer *lx, Token *tok, Err *err)
             unsigned char b = (unsigned char)t[p];
             if ((b < 0x20 && b != '\t') || b == 0x7f)
                 return err_at(err, (Span){p, 1}, "control character 0x%02X in a string", b);
+            if (b == 0xC2 && p + 1 < src->len && (unsigned char)t[p + 1] >= 0x80 && (unsigned char)t[p + 1] < 0xA0)
+                return err_at(err, (Span){p, 2}, "control character U+%04X in a string", (unsigned char)t[p + 1]);
             p++;
         }
         if (p >= src->len || t[p] != '"')

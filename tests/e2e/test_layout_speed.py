@@ -146,3 +146,14 @@ if check("gen chain 30: svg and png written", p.returncode == 0, p.stderr):
           m and m.group(1))
     check(f"gen chain 30: the PNG is scaled to {PNG_MAX_PX} px on its longer side",
           size and PNG_MAX_PX - 5 <= max(size) <= PNG_MAX_PX, size)
+
+# ---- --steps PNG frames are capped too: a frame's heading (step, chain-rule line with two
+# 250-byte names) is wider than the drawing it is scaled like ----
+a, b = "a" * 250, "b" * 250
+out = tmpdir()
+p = run("-q", "-f", "png", "--steps", "-o", out,
+        write_model(f"input x = 0.5\n{a} = sin(x)\n{b} = {a} * x\noutput y = {b} + {a}\n", "longnames.grad"))
+pngs = sorted(f for f in os.listdir(out) if f.endswith(".png")) if p.returncode == 0 else []
+sizes = {f: png_size(os.path.join(out, f)) for f in pngs}
+check("--steps -f png with 250-byte names: a final PNG and frames, none over 4,000 px a side",
+      len(pngs) > 2 and all(max(s) <= PNG_MAX_PX for s in sizes.values()), (p.stderr, sizes))

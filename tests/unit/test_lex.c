@@ -173,6 +173,7 @@ static const BadRow BAD[] = {
     {"v = 0x1F", 0, 1, 5, "malformed number '0x1F'", "numbers are decimal: write 0x1F as 31"},
     {"model \"a\x01" "b\"", 0, 1, 9, "control character 0x01 in a string", NULL},
     {"model \"\tok\x7f\"", 0, 1, 11, "control character 0x7F in a string", NULL},
+    {"model \"ok\xc2\x85\"", 0, 1, 10, "control character U+0085 in a string", NULL},
     {"v = 1e5x", 0, 1, 5, "malformed number '1e5x'", NULL},
     {"v = .5.", 0, 1, 5, "malformed number '.5.'", NULL},
     {"v = 0x1F", 0, 1, 5, "malformed number '0x1F'", NULL},

@@ -633,73 +633,52 @@ static void print_jac_check(const Trace *t, const JacRun *r, bool verbose)
 /* "1 sweep", "1000 sweeps" */
 static const char *plural(uint64_t n) { return n == 1 ? "" : "s"; }
 
-/* The comparison without times (--reproducible): sweeps and multiply-adds per mode. */
-static void print_mode_counts(const ModeStats *s)
-{
-    static const char *const what[MODE_NTASKS] = {"Jacobian", "gradient w.r.t. inputs", "gradient w.r.t. all"};
-    printf("mode comparison (timings omitted for reproducible output: --reproducible or SOURCE_DATE_EPOCH;\n"
-           "  ~ marks counts extrapolated from a sample):\n");
-    printf("  %-24s %-11s %-30s %-30s %s\n", "task", "size", "reverse mode", "forward mode", "fwd/rev multiply-adds");
-    for (int k = 0; k < MODE_NTASKS; k++) {
-        const ModeTask *m = &s->task[k];
-        char size[32], rev[64], fwd[64], ratio[32];
-        snprintf(size, sizeof size, "%u×%u", m->nrows, m->ncols);
-        snprintf(rev, sizeof rev, "%llu sweep%s, %s%.0f multiply-adds", (unsigned long long)m->reverse.sweeps,
-                 plural(m->reverse.sweeps), m->reverse.estimated ? "~" : "", m->reverse.edges);
-        snprintf(fwd, sizeof fwd, "%llu sweep%s, %.0f multiply-adds", (unsigned long long)m->forward.sweeps,
-                 plural(m->forward.sweeps), m->forward.edges);
-        if (m->reverse.edges > 0)
-            snprintf(ratio, sizeof ratio, "%s%.3g×", m->reverse.estimated ? "~" : "", m->forward.edges / m->reverse.edges);
-        else
-            snprintf(ratio, sizeof ratio, "-");
-        printf("  %-24s %-12s %-30s %-30s %s\n", what[k], size, rev, fwd, ratio);
-    }
-    const ModeTask *gi = &s->task[MODE_GRAD_INPUTS];
-    if (s->noutputs == 1 && s->ninputs > 1)
-        printf("reverse mode: %llu sweep%s; forward mode: %llu sweeps (w.r.t. the %u inputs)\n",
-               (unsigned long long)gi->reverse.sweeps, plural(gi->reverse.sweeps),
-               (unsigned long long)gi->forward.sweeps, s->ninputs);
-}
-
+/* The mode comparison as a table: per task the sweeps of each mode and their measured time,
+ * or, without timings (--reproducible), their multiply-adds; then the lecture's demonstration
+ * (many inputs, one output). */
 static void print_modes(const ModeStats *s)
 {
     static const char *const what[MODE_NTASKS] = {"Jacobian", "gradient w.r.t. inputs", "gradient w.r.t. all"};
-    if (!s->timed) {
-        print_mode_counts(s);
-        return;
+    if (s->timed) {
+        printf("mode comparison (budget %g s; ~ marks times extrapolated from a sample of the sweeps):\n", s->budget);
+        printf("  %-24s %-11s %-22s %-30s %s\n", "task", "size", "reverse mode", "forward mode", "fwd/rev");
+    } else {
+        printf("mode comparison (timings omitted for reproducible output: --reproducible or SOURCE_DATE_EPOCH;\n"
+               "  ~ marks counts extrapolated from a sample):\n");
+        printf("  %-24s %-11s %-30s %-30s %s\n", "task", "size", "reverse mode", "forward mode",
+               "fwd/rev multiply-adds");
     }
-    printf("mode comparison (budget %g s; ~ marks times extrapolated from a sample of the sweeps):\n", s->budget);
-    printf("  %-24s %-11s %-22s %-30s %s\n", "task", "size", "reverse mode", "forward mode", "fwd/rev");
     for (int k = 0; k < MODE_NTASKS; k++) {
         const ModeTask *m = &s->task[k];
+        const ModeCost *rc = &m->reverse, *fc = &m->forward;
         char size[32], rev[64], fwd[64], ratio[32];
         snprintf(size, sizeof size, "%u×%u", m->nrows, m->ncols);
-        snprintf(rev, sizeof rev, "%llu sweep%s, %s%.3g s", (unsigned long long)m->reverse.sweeps,
-                 plural(m->reverse.sweeps), m->reverse.estimated ? "~" : "", m->reverse.seconds);
-        snprintf(fwd, sizeof fwd, "%llu sweep%s, %s%.3g s", (unsigned long long)m->forward.sweeps,
-                 plural(m->forward.sweeps), m->forward.estimated ? "~" : "", m->forward.seconds);
-        if (m->reverse.seconds > 0)
-            snprintf(ratio, sizeof ratio, "%s%.3g×", m->forward.estimated || m->reverse.estimated ? "~" : "",
-                     m->ratio);
+        const char *rt = rc->estimated ? "~" : "", *ft = s->timed && fc->estimated ? "~" : "";
+        double rq = s->timed ? rc->seconds : rc->edges, fq = s->timed ? fc->seconds : fc->edges;
+        const char *unit = s->timed ? "%llu sweep%s, %s%.3g s" : "%llu sweep%s, %s%.0f multiply-adds";
+        snprintf(rev, sizeof rev, unit, (unsigned long long)rc->sweeps, plural(rc->sweeps), rt, rq);
+        snprintf(fwd, sizeof fwd, unit, (unsigned long long)fc->sweeps, plural(fc->sweeps), ft, fq);
+        if (rq > 0)
+            snprintf(ratio, sizeof ratio, "%s%.3g×", rc->estimated || (s->timed && fc->estimated) ? "~" : "",
+                     s->timed ? m->ratio : fq / rq);
         else
             snprintf(ratio, sizeof ratio, "-");
         /* "×" is two bytes and one column */
-        printf("  %-24s %-12s %-22s %-30s %s\n", what[k], size, rev, fwd, ratio);
+        printf(s->timed ? "  %-24s %-12s %-22s %-30s %s\n" : "  %-24s %-12s %-30s %-30s %s\n", what[k], size, rev,
+               fwd, ratio);
     }
-    /* the lecture's demonstration: many inputs, one output */
     const ModeTask *gi = &s->task[MODE_GRAD_INPUTS];
-    if (s->noutputs == 1 && s->ninputs > 1) {
-        printf("reverse mode: %llu sweep%s; forward mode: %llu sweeps (w.r.t. the %u inputs)",
-               (unsigned long long)gi->reverse.sweeps, plural(gi->reverse.sweeps),
-               (unsigned long long)gi->forward.sweeps, s->ninputs);
-        if (gi->reverse.seconds > 0)
-            printf(gi->ratio < 10 ? " — measured ratio ~%.2g×" : " — measured ratio ~%.0f×", gi->ratio);
-        if (gi->forward.estimated)
-            printf(" (forward mode timed on %llu of the %llu sweeps and extrapolated: all of them would take ~%.3g s)",
-                   (unsigned long long)gi->forward.timed, (unsigned long long)gi->forward.sweeps,
-                   gi->forward.seconds);
-        putchar('\n');
-    }
+    if (s->noutputs != 1 || s->ninputs <= 1)
+        return;
+    printf("reverse mode: %llu sweep%s; forward mode: %llu sweeps (w.r.t. the %u inputs)",
+           (unsigned long long)gi->reverse.sweeps, plural(gi->reverse.sweeps),
+           (unsigned long long)gi->forward.sweeps, s->ninputs);
+    if (s->timed && gi->reverse.seconds > 0)
+        printf(gi->ratio < 10 ? " — measured ratio ~%.2g×" : " — measured ratio ~%.0f×", gi->ratio);
+    if (s->timed && gi->forward.estimated)
+        printf(" (forward mode timed on %llu of the %llu sweeps and extrapolated: all of them would take ~%.3g s)",
+               (unsigned long long)gi->forward.timed, (unsigned long long)gi->forward.sweeps, gi->forward.seconds);
+    putchar('\n');
 }
 
 /* What the jac pass prints after the outputs are written: the mode agreement and the cut

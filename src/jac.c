@@ -817,6 +817,16 @@ void jac_check_free(JacCheck *c)
     memset(c, 0, sizeof *c);
 }
 
+JacCheckEntry jac_check_entry(const Jacobian *J, const JacCheck *c, uint32_t i, uint32_t j)
+{
+    JacCheckEntry e = {.analytic = jac_at(J, i, j), .numeric = c->numeric[(size_t)i * J->ncols + j]};
+    e.abs_error = fabs(e.analytic - e.numeric);
+    double scale = fmax(fabs(e.analytic), fabs(e.numeric));
+    e.rel_error = scale > 0 ? e.abs_error / scale : (e.abs_error == 0 ? 0 : NAN);
+    e.passed = e.abs_error <= c->atol || e.rel_error <= c->rtol;
+    return e;
+}
+
 bool jac_check(const Trace *t, const Jacobian *J, double budget, JacCheck *c, Err *err)
 {
     const Graph *g = t->g;
@@ -863,10 +873,9 @@ bool jac_check(const Trace *t, const Jacobian *J, double budget, JacCheck *c, Er
     }
     for (uint32_t i = 0; i < J->nrows; i++)
         for (uint32_t j = 0; j < J->ncols; j++) {
-            double an = jac_at(J, i, j), num = c->numeric[(size_t)i * J->ncols + j];
-            double abs_err = fabs(an - num), scale = fmax(fabs(an), fabs(num));
-            double rel = scale > 0 ? abs_err / scale : (abs_err == 0 ? 0 : NAN);
-            bool ok = abs_err <= c->atol || rel <= c->rtol;
+            JacCheckEntry en = jac_check_entry(J, c, i, j);
+            double abs_err = en.abs_error, rel = en.rel_error;
+            bool ok = en.passed;
             if (!ok) {
                 c->passed = false;
                 c->nfailed++;

@@ -182,5 +182,12 @@ typedef struct JacCheck {
  * above it ERR_USAGE; ERR_IO on OOM. Free with jac_check_free (NULL is a no-op). */
 bool jac_check(const Trace *t, const Jacobian *J, double budget, JacCheck *c, Err *err);
 void jac_check_free(JacCheck *c);
+/* Entry (i, j) of a finished check: analytic and numeric values, absolute error, relative error
+ * (to the larger magnitude; 0 when both are 0, NaN when either is NaN), and whether it passes. */
+typedef struct JacCheckEntry {
+    double analytic, numeric, abs_error, rel_error;
+    bool passed;
+} JacCheckEntry;
+JacCheckEntry jac_check_entry(const Jacobian *J, const JacCheck *c, uint32_t i, uint32_t j);
 
 #endif

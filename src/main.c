@@ -910,8 +910,7 @@ static bool source_date_epoch(bool *reproducible)
     unsigned long long secs;
     if (!v || !*v)
         return true;
-    /* digits only: parse_uint (strtoull) would skip leading white space */
-    if (!isdigit((unsigned char)v[0]) || !strconv_parse_uint(v, 253402300799ULL, &secs)) {
+    if (!strconv_parse_uint(v, 253402300799ULL, &secs)) { /* digits only, up to the year 9999 */
         char shown[41]; /* the value as typed, control and non-ASCII bytes as '?' */
         size_t n = 0;
         for (; v[n] && n < sizeof shown - 1; n++)
